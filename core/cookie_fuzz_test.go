@@ -1,0 +1,71 @@
+package core
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// FuzzCookieValue checks that the cookie parser never panics, that what it
+// returns is part of the header, and that a value it hands on as a key is
+// valid.
+func FuzzCookieValue(f *testing.F) {
+	for _, seed := range []string{
+		"sessionid=abcdefgh12345678", "a=1; sessionid=\"abcdefgh12345678\"; b=2", "sessionid", "sessionid=",
+		"=; ;;", "sessionid=../../etc/passwd", "sessionid=a;sessionid=b", " sessionid = x ", "\x00sessionid=\xff",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		h := http.Header{"Cookie": {header}}
+		v, present := cookieValue(h, "sessionid")
+		if !present && v != "" {
+			t.Fatalf("absent cookie with value %q", v)
+		}
+		if present && !strings.Contains(header, v) {
+			t.Fatalf("value %q not in header %q", v, header)
+		}
+		m := &Manager{store: nopStore{}}
+		if m.acceptable(v) && !ValidKey(v) {
+			t.Fatalf("accepted invalid key %q", v)
+		}
+	})
+}
+
+// FuzzJSONDecode checks that the default codec's decoder never panics and
+// that whatever it accepts re-encodes and decodes to the same values.
+func FuzzJSONDecode(f *testing.F) {
+	for _, seed := range []string{`{}`, `{"a":1,"b":[1,2],"c":{"d":"e"}}`, `null`, `[]`, `{"a":`, "\xff", `{"\u2028":"x"}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		values, err := JSONCodec{}.Decode(data)
+		if err != nil {
+			return
+		}
+		enc, err := JSONCodec{}.Encode(values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := JSONCodec{}.Decode(enc)
+		if err != nil || len(again) != len(values) {
+			t.Fatalf("re-decode of %q: %v (%d vs %d keys)", enc, err, len(again), len(values))
+		}
+	})
+}
+
+// FuzzValidKey checks the key rule: whatever ValidKey accepts is 8 to 40
+// characters of [a-z0-9], so it is safe in a path, SQL or a memcached key.
+func FuzzValidKey(f *testing.F) {
+	for _, seed := range []string{"abcdefgh", "../../etc/passwd", "abcdefgh\x00", "ABCDEFGH", strings.Repeat("a", 41)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		if !ValidKey(key) {
+			return
+		}
+		if len(key) < MinKeyLength || len(key) > MaxKeyLength || strings.Trim(key, keyAlphabet) != "" {
+			t.Fatalf("ValidKey accepted %q", key)
+		}
+	})
+}

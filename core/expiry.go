@@ -1,0 +1,163 @@
+package core
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"time"
+)
+
+// ExpiryKey is the session key under which a per-session expiry is kept, as
+// Django does: a number of seconds relative to each save, or an ISO 8601
+// absolute time.
+const ExpiryKey = "_session_expiry"
+
+// isoLayout writes times as Python's datetime.isoformat does for aware
+// times (microseconds, "+00:00"), so Django can read them.
+const isoLayout = "2006-01-02T15:04:05.999999-07:00"
+
+// expiry is a decoded _session_expiry value.
+type expiry struct {
+	set     bool      // a per-session expiry exists
+	seconds int64     // relative seconds, when !absolute
+	at      time.Time // absolute time, when absolute
+	abs     bool
+}
+
+func parseExpiry(raw json.RawMessage) (e expiry, ok bool) {
+	if len(raw) == 0 {
+		return e, true
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return e, false
+		}
+		t, err := time.Parse(isoLayout, s)
+		if err != nil {
+			if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+				return e, false
+			}
+		}
+		return expiry{set: true, abs: true, at: t}, true
+	}
+	if string(raw) == "null" {
+		return e, true
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e15 {
+		return e, false
+	}
+	return expiry{set: true, seconds: int64(f)}, true
+}
+
+// expiryLocked returns the session's own expiry; a malformed value counts as
+// none.
+func (s *Session) expiryLocked() expiry {
+	e, ok := parseExpiry(s.values[ExpiryKey])
+	if !ok {
+		return expiry{}
+	}
+	return e
+}
+
+// expiryAge returns the session's lifetime counted from modification
+// (Django's get_expiry_age): the cookie age unless the session sets its own
+// expiry; 0 seconds ("browser close") also means the cookie age here.
+func (s *Session) expiryAge(modification time.Time) time.Duration {
+	e := s.expiryLocked()
+	switch {
+	case !e.set || (!e.abs && e.seconds == 0):
+		return s.m.cfg.CookieAge
+	case e.abs:
+		return e.at.Sub(modification).Truncate(time.Second)
+	default:
+		return time.Duration(e.seconds) * time.Second
+	}
+}
+
+// expiryDate returns the instant the session expires when saved at
+// modification (Django's get_expiry_date).
+func (s *Session) expiryDate(modification time.Time) time.Time {
+	e := s.expiryLocked()
+	if e.abs {
+		return e.at
+	}
+	return modification.Add(s.expiryAge(modification))
+}
+
+// expireAtBrowserCloseLocked is Django's get_expire_at_browser_close.
+func (s *Session) expireAtBrowserCloseLocked() bool {
+	e := s.expiryLocked()
+	if !e.set {
+		return s.m.cfg.ExpireAtBrowserClose
+	}
+	return !e.abs && e.seconds == 0
+}
+
+func (s *Session) setExpiryRaw(raw json.RawMessage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	if raw == nil {
+		s.deleteLocked(ExpiryKey)
+		return nil
+	}
+	s.putLocked(ExpiryKey, raw)
+	return nil
+}
+
+// SetExpiry makes the session expire d after each save (Django's
+// set_expiry with an int of seconds; d is rounded up to whole seconds). Zero
+// makes it expire when the browser closes; a negative d expires it at once.
+func (s *Session) SetExpiry(d time.Duration) error {
+	secs := int64(d / time.Second)
+	if d > 0 && d%time.Second != 0 {
+		secs++
+	}
+	return s.setExpiryRaw(strconv.AppendInt(nil, secs, 10))
+}
+
+// SetExpiryAt makes the session expire at t (Django's set_expiry with a
+// datetime).
+func (s *Session) SetExpiryAt(t time.Time) error {
+	return s.setExpiryRaw(json.RawMessage(`"` + t.Format(isoLayout) + `"`))
+}
+
+// SetExpireAtBrowserClose makes the session's cookie a browser-session
+// cookie (Django's set_expiry(0)).
+func (s *Session) SetExpireAtBrowserClose() error { return s.SetExpiry(0) }
+
+// ResetExpiry returns the session to the global expiry policy (Django's
+// set_expiry(None)).
+func (s *Session) ResetExpiry() error { return s.setExpiryRaw(nil) }
+
+// ExpiryAge returns how long the session lives from now (Django's
+// get_expiry_age).
+func (s *Session) ExpiryAge() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	return s.expiryAge(s.m.cfg.Now())
+}
+
+// ExpiryDate returns when the session expires if saved now (Django's
+// get_expiry_date).
+func (s *Session) ExpiryDate() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	return s.expiryDate(s.m.cfg.Now())
+}
+
+// ExpireAtBrowserClose reports whether the session's cookie expires when the
+// browser closes (Django's get_expire_at_browser_close).
+func (s *Session) ExpireAtBrowserClose() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	return s.expireAtBrowserCloseLocked()
+}

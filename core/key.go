@@ -1,0 +1,61 @@
+package core
+
+import (
+	"crypto/rand"
+	"fmt"
+)
+
+// KeyLength is the length of the keys [NewKey] generates.
+const KeyLength = 32
+
+// Key bounds accepted by [ValidKey]. MaxKeyLength matches the varchar(40)
+// session_key column of Django's django_session table.
+const (
+	MinKeyLength = 8
+	MaxKeyLength = 40
+)
+
+const keyAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+// NewKey returns a fresh random session key: [KeyLength] characters from
+// [a-z0-9] drawn from crypto/rand without modulo bias (about 165 bits).
+func NewKey() (string, error) {
+	var out [KeyLength]byte
+	var buf [KeyLength + 8]byte
+	n := 0
+	for n < KeyLength {
+		if _, err := rand.Read(buf[:]); err != nil {
+			return "", fmt.Errorf("cloakroom: reading random key: %w", err)
+		}
+		for _, b := range buf {
+			// 252 is the largest multiple of 36 not above 256: rejecting
+			// bytes from 252 up keeps every character equally likely.
+			if b >= 252 {
+				continue
+			}
+			out[n] = keyAlphabet[b%36]
+			n++
+			if n == KeyLength {
+				break
+			}
+		}
+	}
+	return string(out[:]), nil
+}
+
+// ValidKey reports whether key may name a session: between [MinKeyLength] and
+// [MaxKeyLength] characters, each in [a-z0-9]. Keys that fail are treated as
+// absent and never reach a store, so no path separator, NUL, quote, space or
+// control character can reach a file name, SQL statement or cache key.
+func ValidKey(key string) bool {
+	if len(key) < MinKeyLength || len(key) > MaxKeyLength {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,117 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+)
+
+// Manager applies a [Config] to requests: it reads the session cookie,
+// attaches a lazy [Session], and commits it before the response goes out.
+// A Manager is safe for concurrent use and should live as long as the app.
+type Manager struct {
+	cfg       Config
+	store     Store          // server-side store, or nil
+	cookies   CookieStore    // cookie-side store, or nil
+	versioned VersionedStore // store, when Config.Optimistic is on
+}
+
+// New returns a manager that keeps sessions in store. It returns an error
+// wrapping [ErrInvalidConfig] when cfg is invalid.
+func New(store Store, cfg Config) (*Manager, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: store is nil", ErrInvalidConfig)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	m := &Manager{cfg: cfg, store: store}
+	if cfg.Optimistic {
+		vs, ok := store.(VersionedStore)
+		if !ok {
+			return nil, fmt.Errorf("%w: Optimistic needs a store that implements core.VersionedStore; %T does not", ErrInvalidConfig, store)
+		}
+		if _, _, err := vs.LoadVersion(context.Background(), ""); errors.Is(err, ErrUnsupported) {
+			return nil, fmt.Errorf("%w: Optimistic: %v", ErrInvalidConfig, err)
+		}
+		m.versioned = vs
+	}
+	return m, nil
+}
+
+// NewWithCookieStore returns a manager that keeps each session inside its
+// cookie through cs (Django's signed_cookies backend).
+func NewWithCookieStore(cs CookieStore, cfg Config) (*Manager, error) {
+	if cs == nil {
+		return nil, fmt.Errorf("%w: cookie store is nil", ErrInvalidConfig)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Optimistic {
+		return nil, fmt.Errorf("%w: Optimistic does not apply to a cookie store", ErrInvalidConfig)
+	}
+	return &Manager{cfg: cfg, cookies: cs}, nil
+}
+
+// Config returns the manager's settings, with defaults filled in.
+func (m *Manager) Config() Config { return m.cfg }
+
+// Store returns the server-side store, or nil for a cookie-store manager.
+func (m *Manager) Store() Store { return m.store }
+
+// Start returns the lazy session for r: it reads the session cookie but does
+// not touch the store. Middlewares call it once per request; handlers get
+// the session from the middleware instead.
+func (m *Manager) Start(r *http.Request) *Session {
+	s := new(Session)
+	m.Init(s, r)
+	return s
+}
+
+// Init prepares s, which must be a zero Session, as Start does. Adapters use
+// it to embed the Session in their own per-request struct and save an
+// allocation.
+func (m *Manager) Init(s *Session, r *http.Request) {
+	s.m = m
+	s.req = r
+	s.ctx = r.Context()
+	value, present := cookieValue(r.Header, m.cfg.CookieName)
+	s.hadCookie = present
+	if present && m.acceptable(value) {
+		s.key = value
+	}
+}
+
+// acceptable reports whether a cookie value may be handed to the store.
+func (m *Manager) acceptable(v string) bool {
+	if m.store != nil {
+		return ValidKey(v)
+	}
+	return len(v) <= maxCookieBytes && cookieSafe(v)
+}
+
+// DefaultErrorHandler answers 400 Bad Request when the session was deleted
+// by a concurrent request (Django's SessionInterrupted) and 500 Internal
+// Server Error for any other failure. It never shows err to the client.
+func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	h := w.Header()
+	h.Del("Content-Encoding")
+	h.Del("Etag")
+	h.Del("Last-Modified")
+	if errors.Is(err, ErrSessionDeleted) {
+		http.Error(w, "The request's session was deleted before the request completed. The user may have logged out in a concurrent request.", http.StatusBadRequest)
+		return
+	}
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+func (m *Manager) logError(ctx context.Context, msg string, err error) {
+	m.cfg.Logger.LogAttrs(ctx, slog.LevelError, msg, slog.String("error", err.Error()))
+}
+
+func (m *Manager) warn(ctx context.Context, msg string, err error) {
+	m.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("error", err.Error()))
+}

@@ -1,0 +1,129 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// ErrVersionConflict means a versioned save found the record changed since
+// it was loaded: another request of the same session saved first.
+var ErrVersionConflict = errors.New("cloakroom: session changed by a concurrent request")
+
+// VersionedStore is implemented by stores that support optimistic
+// concurrency. Every record has a version that changes on every write
+// (Save or SaveVersion); it is opaque to the manager. Stores that count
+// (memory, gormstore) start at 1 and add one per write, which lets the
+// manager predict the next version; others (memcached's CAS unique) cost
+// one reload when the prediction is wrong.
+//
+// A store that can have versioning switched off returns an error wrapping
+// [ErrUnsupported] from both methods when it is off, before it validates
+// the key: [New] probes for that with an empty key, which reaches no
+// backend.
+//
+// With [Config.Optimistic] on, the manager loads with LoadVersion and saves
+// with SaveVersion; on a conflict it reloads the record, replays the
+// request's changes on the fresh values and tries again.
+type VersionedStore interface {
+	Store
+	// LoadVersion is Load that also returns the record's version.
+	LoadVersion(ctx context.Context, key string) (Record, uint64, error)
+	// SaveVersion updates the record only if its version is still version,
+	// returning an error wrapping ErrVersionConflict otherwise, or
+	// ErrSessionDeleted when it is gone.
+	SaveVersion(ctx context.Context, rec Record, version uint64) error
+}
+
+// maxReplays bounds the retries of a versioned save.
+const maxReplays = 20
+
+// record keeps a change for replay on a version conflict.
+func (s *Session) record(op func(map[string]json.RawMessage) error) {
+	if s.m.versioned != nil {
+		s.ops = append(s.ops, op)
+	}
+}
+
+// Modify replaces the value under key with fn's result, where fn receives
+// the current value (and whether it was present). It is the read-modify-write
+// to use for values that concurrent requests of one session change, such as
+// a cart: with [Config.Optimistic] on, a conflicting save reloads the session
+// and calls fn again on the fresh value, so no request's change is lost. fn
+// may therefore run more than once and must depend only on its arguments.
+func Modify[T any](s *Session, key string, fn func(v T, present bool) (T, error)) error {
+	op := func(values map[string]json.RawMessage) error {
+		var v T
+		raw, ok := values[key]
+		if ok {
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return fmt.Errorf("cloakroom: session value %q: %w", key, err)
+			}
+		}
+		nv, err := fn(v, ok)
+		if err != nil {
+			return err
+		}
+		enc, err := encode(key, nv)
+		if err != nil {
+			return err
+		}
+		values[key] = enc
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	if err := op(s.values); err != nil {
+		return err
+	}
+	s.modified = true
+	s.record(op)
+	return nil
+}
+
+// saveVersionedLocked updates the record under s.key with optimistic
+// concurrency, replaying s.ops over fresh values after each conflict.
+func (s *Session) saveVersionedLocked(ctx context.Context, rec Record) error {
+	for attempt := 0; ; attempt++ {
+		err := s.m.versioned.SaveVersion(ctx, rec, s.version)
+		if err == nil {
+			s.version++
+			return nil
+		}
+		if !errors.Is(err, ErrVersionConflict) || attempt+1 >= maxReplays {
+			return fmt.Errorf("cloakroom: saving session: %w", err)
+		}
+		// Back off a little so that a crowd of writers spreads out.
+		time.Sleep(time.Duration(rand.IntN(1<<min(attempt, 6))) * 100 * time.Microsecond)
+		fresh, version, err := s.m.versioned.LoadVersion(ctx, s.key)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("cloakroom: saving session: %w", ErrSessionDeleted)
+		}
+		if err != nil {
+			return fmt.Errorf("cloakroom: reloading session after a conflict: %w", err)
+		}
+		values, err := s.m.cfg.Codec.Decode(fresh.Data)
+		if err != nil {
+			return fmt.Errorf("cloakroom: reloading session after a conflict: %w", err)
+		}
+		for _, op := range s.ops {
+			if err := op(values); err != nil {
+				return fmt.Errorf("cloakroom: replaying session changes: %w", err)
+			}
+		}
+		if s.m.cfg.IdleTimeout > 0 {
+			values[LastActivityKey] = s.values[LastActivityKey]
+		}
+		s.values, s.version = values, version
+		if rec.Data, err = s.m.cfg.Codec.Encode(values); err != nil {
+			return fmt.Errorf("cloakroom: encoding session: %w", err)
+		}
+	}
+}

@@ -1,0 +1,400 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+)
+
+// Session is one request's view of a session: a dictionary of named values
+// with Django's semantics. It loads lazily: the store is read on the first
+// access, never for a request that does not touch the session.
+//
+// Values are kept as JSON, so they come back with their Go types when read
+// into a typed destination (an int stays an int, a time.Time a time.Time, a
+// struct a struct) with no type registration. Set copies the value: change
+// it later and call Set again.
+//
+// A Session is safe for concurrent use by the goroutines of its request.
+type Session struct {
+	m   *Manager
+	req *http.Request
+	ctx context.Context
+
+	mu         sync.Mutex
+	key        string // current key (or cookie-store value); "" when none
+	hadCookie  bool   // the request carried the session cookie
+	loaded     bool
+	accessed   bool
+	modified   bool
+	mustCreate bool   // key is new and not yet stored
+	oldKey     string // key to delete once the new one is stored (CycleKey)
+	saved      bool   // Save stored the current state during this request
+	committed  bool
+	commitErr  error
+	loadErr    error // the store failed: the session must not be saved
+	values     map[string]json.RawMessage
+	loadedUser json.RawMessage                          // UserIDKey as loaded or last linked
+	version    uint64                                   // the loaded record's version (Config.Optimistic)
+	ops        []func(map[string]json.RawMessage) error // changes to replay on a version conflict
+}
+
+// Key returns the session key, or "" when the session has none yet. A new
+// session gets its key when it is first saved.
+func (s *Session) Key() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.key
+}
+
+// Accessed reports whether the session's values were read or written.
+func (s *Session) Accessed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accessed
+}
+
+// Modified reports whether the session changed and will be saved.
+func (s *Session) Modified() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.modified
+}
+
+// MarkModified makes the session save at the end of the request even if no
+// value changed, refreshing its expiry (Django's session.modified = True).
+func (s *Session) MarkModified() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.modified = true
+}
+
+// Err returns the error that prevented the session from loading, or nil.
+// Such a session reads as empty and is never saved; unless the handler
+// answers with a 5xx itself, the response becomes an error.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	return s.loadErr
+}
+
+// loadLocked reads the session from the store once. s.mu must be held.
+func (s *Session) loadLocked() {
+	s.accessed = true
+	if s.loaded {
+		return
+	}
+	s.loaded = true
+	s.values = make(map[string]json.RawMessage)
+	if s.key == "" || s.mustCreate {
+		return
+	}
+	var data []byte
+	var err error
+	if s.m.versioned != nil {
+		var rec Record
+		rec, s.version, err = s.m.versioned.LoadVersion(s.ctx, s.key)
+		data = rec.Data
+	} else if s.m.store != nil {
+		var rec Record
+		rec, err = s.m.store.Load(s.ctx, s.key)
+		data = rec.Data
+	} else {
+		data, _, err = s.m.cookies.Open(s.ctx, s.key)
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		s.key = "" // never adopt an unknown key
+		return
+	case errors.Is(err, ErrTampered) || errors.Is(err, ErrInvalidKey):
+		s.m.warn(s.ctx, "cloakroom: session data corrupted or tampered; starting an empty session", err)
+		s.key = ""
+		return
+	case err != nil:
+		s.loadErr = fmt.Errorf("cloakroom: loading session: %w", err)
+		s.m.logError(s.ctx, "cloakroom: session store failed on load", err)
+		return
+	}
+	values, err := s.m.cfg.Codec.Decode(data)
+	if err != nil {
+		s.m.warn(s.ctx, "cloakroom: session data corrupted; starting an empty session", err)
+		if s.m.cookies != nil {
+			s.key = ""
+		}
+		return
+	}
+	s.values = values
+	s.loadedUser = values[UserIDKey]
+	if s.m.cfg.IdleTimeout > 0 {
+		s.checkIdleLocked()
+	}
+}
+
+// Get decodes the value stored under key into dst, which must be a non-nil
+// pointer. It reports whether the key was present. The error is non-nil when
+// the value does not fit dst or the session could not be loaded.
+func (s *Session) Get(key string, dst any) (bool, error) {
+	s.mu.Lock()
+	s.loadLocked()
+	raw, ok := s.values[key]
+	loadErr := s.loadErr
+	s.mu.Unlock()
+	if loadErr != nil {
+		return false, loadErr
+	}
+	if !ok {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return true, fmt.Errorf("cloakroom: session value %q: %w", key, err)
+	}
+	return true, nil
+}
+
+// GetAs returns the value stored under key as a T, and whether it was
+// present. The error is non-nil when the value is not a T or the session
+// could not be loaded.
+func GetAs[T any](s *Session, key string) (T, bool, error) {
+	var v T
+	ok, err := s.Get(key, &v)
+	return v, ok, err
+}
+
+// encode turns v into JSON, reporting values JSON cannot hold.
+func encode(key string, v any) (json.RawMessage, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("cloakroom: session value %q cannot be stored: %w", key, err)
+	}
+	return raw, nil
+}
+
+// Set stores v under key. v must be serialisable as JSON: a channel, a
+// function or a cyclic value is an error here, never at commit.
+func (s *Session) Set(key string, v any) error {
+	raw, err := encode(key, v)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	s.putLocked(key, raw)
+	return nil
+}
+
+// putLocked stores raw under key, recording the change for replay.
+func (s *Session) putLocked(key string, raw json.RawMessage) {
+	s.values[key] = raw
+	s.modified = true
+	s.record(func(v map[string]json.RawMessage) error { v[key] = raw; return nil })
+}
+
+// deleteLocked removes key if present, recording the change for replay.
+func (s *Session) deleteLocked(key string) bool {
+	if _, ok := s.values[key]; !ok {
+		return false
+	}
+	delete(s.values, key)
+	s.modified = true
+	s.record(func(v map[string]json.RawMessage) error { delete(v, key); return nil })
+	return true
+}
+
+// SetDefault stores v under key unless the key is present, and reports
+// whether it stored v.
+func (s *Session) SetDefault(key string, v any) (bool, error) {
+	s.mu.Lock()
+	s.loadLocked()
+	_, present := s.values[key]
+	s.mu.Unlock()
+	if present {
+		return false, nil
+	}
+	raw, err := encode(key, v)
+	if err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.loadErr != nil {
+		return false, s.loadErr
+	}
+	if _, present = s.values[key]; present { // set meanwhile by another goroutine
+		return false, nil
+	}
+	s.values[key] = raw
+	s.modified = true
+	s.record(func(v map[string]json.RawMessage) error {
+		if _, ok := v[key]; !ok {
+			v[key] = raw
+		}
+		return nil
+	})
+	return true, nil
+}
+
+// Update stores every entry of values, as Django's update; nothing is stored
+// if any value cannot be.
+func (s *Session) Update(values map[string]any) error {
+	raws := make(map[string]json.RawMessage, len(values))
+	for k, v := range values {
+		raw, err := encode(k, v)
+		if err != nil {
+			return err
+		}
+		raws[k] = raw
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	for k, raw := range raws {
+		s.putLocked(k, raw)
+	}
+	return nil
+}
+
+// Has reports whether key is present.
+func (s *Session) Has(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	_, ok := s.values[key]
+	return ok
+}
+
+// Delete removes key; a missing key is not an error.
+func (s *Session) Delete(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	s.deleteLocked(key)
+}
+
+// Pop decodes the value under key into dst (when dst is not nil), removes
+// it, and reports whether it was present.
+func (s *Session) Pop(key string, dst any) (bool, error) {
+	s.mu.Lock()
+	s.loadLocked()
+	raw, ok := s.values[key]
+	s.deleteLocked(key)
+	loadErr := s.loadErr
+	s.mu.Unlock()
+	if loadErr != nil {
+		return false, loadErr
+	}
+	if ok && dst != nil {
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return true, fmt.Errorf("cloakroom: session value %q: %w", key, err)
+		}
+	}
+	return ok, nil
+}
+
+// Keys returns the session's keys in sorted order, including Django's
+// internal ones such as _session_expiry.
+func (s *Session) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	keys := make([]string, 0, len(s.values))
+	for k := range s.values {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Len returns the number of keys.
+func (s *Session) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	return len(s.values)
+}
+
+// Clear removes every value, keeping the key (Django's clear). Use Flush at
+// logout.
+func (s *Session) Clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clearLocked()
+}
+
+func (s *Session) clearLocked() {
+	s.accessed = true
+	s.loaded = true
+	s.values = make(map[string]json.RawMessage)
+	s.modified = true
+	s.record(func(v map[string]json.RawMessage) error { clear(v); return nil })
+}
+
+// IsEmpty reports whether the session has neither a key nor values
+// (Django's is_empty). It does not load the session.
+func (s *Session) IsEmpty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.isEmptyLocked()
+}
+
+func (s *Session) isEmptyLocked() bool {
+	return s.key == "" && (!s.loaded || len(s.values) == 0)
+}
+
+// Flush removes every value, deletes the session from the store and drops
+// its key, so the cookie is deleted: call it at logout.
+func (s *Session) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clearLocked()
+	s.loadErr = nil
+	for _, k := range [2]string{s.key, s.oldKey} {
+		if k != "" && s.m.store != nil && !s.mustCreateKey(k) {
+			if err := s.m.store.Delete(s.ctx, k); err != nil {
+				return fmt.Errorf("cloakroom: flushing session: %w", err)
+			}
+		}
+	}
+	s.key, s.oldKey, s.mustCreate, s.ops = "", "", false, nil
+	return nil
+}
+
+// mustCreateKey reports whether k is a key this request made up and never
+// stored, so there is nothing to delete.
+func (s *Session) mustCreateKey(k string) bool { return s.mustCreate && k == s.key }
+
+// CycleKey gives the session a new key while keeping its values, and
+// deletes the old key from the store when the session is saved: call it at
+// login to prevent session fixation.
+func (s *Session) CycleKey() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loadLocked()
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	s.modified = true
+	if s.m.store == nil { // a cookie store re-seals on save
+		return nil
+	}
+	key, err := NewKey()
+	if err != nil {
+		return err
+	}
+	if s.key != "" && !s.mustCreate {
+		s.oldKey = s.key
+	}
+	s.key, s.mustCreate = key, true
+	return nil
+}

@@ -1,0 +1,158 @@
+package storetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloakroom/cloakroom/core"
+)
+
+// NewCookieStore returns a cookie store for one subtest.
+type NewCookieStore func(t *testing.T) core.CookieStore
+
+// RunCookieStore runs the conformance suite for stores that keep the session
+// in the cookie: round trips, expiry, and rejection of every altered value
+// (each byte flipped, truncations, garbage) as [core.ErrTampered] or
+// [core.ErrNotFound], never as data. resolution is how far a loaded expiry
+// may differ from the sealed one (zero means one second).
+func RunCookieStore(t *testing.T, newStore NewCookieStore, resolution time.Duration) {
+	t.Helper()
+	if resolution == 0 {
+		resolution = time.Second
+	}
+	t.Run("RoundTrip", func(t *testing.T) {
+		st := newStore(t)
+		for _, data := range [][]byte{
+			[]byte(`{}`),
+			[]byte(`{"cart":[1,2,3],"user":"héllo ✓ 𝄞"}`),
+			[]byte(`{"blob":"` + strings.Repeat("abcdefgh", 300) + `"}`), // compressible
+		} {
+			exp := time.Now().Add(time.Hour)
+			v, err := st.Seal(ctx(t), data, exp)
+			if err != nil {
+				t.Fatalf("Seal(%.40q): %v", data, err)
+			}
+			if !cookieSafe(v) {
+				t.Fatalf("Seal produced a value that is not a valid cookie value: %.80q", v)
+			}
+			got, gotExp, err := st.Open(ctx(t), v)
+			if err != nil {
+				t.Fatalf("Open(Seal(%.40q)): %v", data, err)
+			}
+			if !sameSession(got, data) {
+				t.Errorf("Open = %.80q, want %.80q", got, data)
+			}
+			if d := gotExp.Sub(exp); d > resolution || d < -resolution {
+				t.Errorf("Open expiry = %v, want %v", gotExp, exp)
+			}
+		}
+	})
+	t.Run("Expired", func(t *testing.T) {
+		st := newStore(t)
+		v, err := st.Seal(ctx(t), []byte(`{"a":1}`), time.Now().Add(-time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, _, err := st.Open(ctx(t), v); !errors.Is(err, core.ErrNotFound) {
+			t.Fatalf("Open(expired) = %q, %v; want ErrNotFound", data, err)
+		}
+	})
+	t.Run("ZeroExpiry", func(t *testing.T) {
+		st := newStore(t)
+		for _, exp := range []time.Time{{}, time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)} {
+			v, err := st.Seal(ctx(t), []byte(`{"z":1}`), exp)
+			if err != nil {
+				continue // refusing is allowed; accepting as live is not
+			}
+			if data, _, err := st.Open(ctx(t), v); !errors.Is(err, core.ErrNotFound) {
+				t.Errorf("Open(value expiring %v) = %q, %v; want ErrNotFound", exp, data, err)
+			}
+		}
+	})
+	t.Run("TooLarge", func(t *testing.T) {
+		// 8 KiB of incompressible text cannot fit a 4096-byte cookie.
+		st := newStore(t)
+		rng := rand.New(rand.NewPCG(1, 2))
+		const hexdigits = "0123456789abcdef"
+		blob := make([]byte, 8192)
+		for i := range blob {
+			blob[i] = hexdigits[rng.IntN(16)]
+		}
+		data := []byte(`{"blob":"` + string(blob) + `"}`)
+		v, err := st.Seal(ctx(t), data, time.Now().Add(time.Hour))
+		if !errors.Is(err, core.ErrTooLarge) {
+			t.Fatalf("Seal(8 KiB incompressible) = %d-byte value, %v; want ErrTooLarge", len(v), err)
+		}
+	})
+	t.Run("Tampered", func(t *testing.T) {
+		st := newStore(t)
+		v, err := st.Seal(ctx(t), []byte(`{"user":"alice","admin":false}`), time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Every other character at every position, including the last
+		// character of each base64 field, whose spare low bits a lenient
+		// decoder ignores: a store must reject non-canonical encodings too,
+		// or some one-character edits would pass as the original.
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:"
+		var bad []string
+		for i := 0; i < len(v); i++ {
+			for _, c := range []byte(alphabet) {
+				if c == v[i] {
+					continue
+				}
+				b := []byte(v)
+				b[i] = c
+				bad = append(bad, string(b))
+			}
+		}
+		for i := 0; i < len(v); i++ {
+			bad = append(bad, v[:i])
+		}
+		bad = append(bad, v+"A", "", ":", "::::", "garbage", "!!!!!!!!", strings.Repeat("A", 5000), "\x00\xff")
+		for _, b := range bad {
+			data, _, err := st.Open(ctx(t), b)
+			if err == nil {
+				t.Errorf("Open(%.60q) accepted an altered value: %q", b, data)
+			} else if !errors.Is(err, core.ErrTampered) && !errors.Is(err, core.ErrNotFound) {
+				t.Errorf("Open(%.60q) = %v, want ErrTampered or ErrNotFound", b, err)
+			}
+		}
+	})
+}
+
+// sameSession reports whether got holds the session data want: the same
+// bytes, or the same JSON object, where a store may re-encode the JSON (as
+// Django's format escapes non-ASCII) and may record the sealed expiry as
+// Django's _session_expiry.
+func sameSession(got, want []byte) bool {
+	if bytes.Equal(got, want) {
+		return true
+	}
+	var g, w map[string]any
+	if json.Unmarshal(got, &g) != nil || json.Unmarshal(want, &w) != nil {
+		return false
+	}
+	if _, ok := w["_session_expiry"]; !ok {
+		delete(g, "_session_expiry")
+	}
+	return reflect.DeepEqual(g, w)
+}
+
+// cookieSafe reports whether v can travel as a cookie value unquoted (RFC 6265
+// cookie-octets).
+func cookieSafe(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
