@@ -1,0 +1,92 @@
+package djangocodec
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/cloakroom/cloakroom/core"
+)
+
+// CookieStore is a core.CookieStore in the format of Django's
+// signed_cookies backend. Use it with core.NewWithCookieStore and the
+// default JSON codec: the cookie holds signing.dumps(session, compress=True)
+// under [CookieSalt].
+type CookieStore struct {
+	s      *signer
+	maxAge time.Duration
+}
+
+// maxCookie is the largest cookie value Seal produces.
+const maxCookie = 4096 - 64
+
+// NewCookieStore returns the store for Django's SECRET_KEY. maxAge is
+// SESSION_COOKIE_AGE: older cookies are rejected, as Django does.
+func NewCookieStore(secretKey string, maxAge time.Duration, opts ...Option) (*CookieStore, error) {
+	if maxAge <= 0 {
+		return nil, fmt.Errorf("djangocodec: %w: max age %v", core.ErrInvalidConfig, maxAge)
+	}
+	s, err := newSigner(secretKey, CookieSalt, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &CookieStore{s: s, maxAge: maxAge}, nil
+}
+
+// Seal implements core.CookieStore. data must be the session as JSON. An
+// expiry other than the cookie age from now, for a session without its own
+// _session_expiry, is recorded as one (what Django's set_expiry would
+// write), so Open can honour it.
+func (c *CookieStore) Seal(_ context.Context, data []byte, expiry time.Time) (string, error) {
+	if d := expiry.Sub(c.s.now().Add(c.maxAge)); (d > time.Second || d < -time.Second) && len(data) >= 2 && data[0] == '{' {
+		var probe struct {
+			Expiry json.RawMessage `json:"_session_expiry"`
+		}
+		if json.Unmarshal(data, &probe) == nil && probe.Expiry == nil {
+			field := `"_session_expiry":"` + expiry.UTC().Format("2006-01-02T15:04:05.999999-07:00") + `"`
+			if string(data) != "{}" {
+				field += ","
+			}
+			data = append([]byte("{"+field), data[1:]...)
+		}
+	}
+	v := c.s.dumps(data, true)
+	if len(v) > maxCookie {
+		return "", fmt.Errorf("djangocodec: session cookie of %d bytes over %d: %w", len(v), maxCookie, core.ErrTooLarge)
+	}
+	return v, nil
+}
+
+// Open implements core.CookieStore: the signature and the cookie age as
+// Django checks them, and also the session's own _session_expiry, which
+// Django's signed_cookies backend ignores.
+func (c *CookieStore) Open(_ context.Context, value string) ([]byte, time.Time, error) {
+	data, signedAt, err := c.s.loads(value, c.maxAge)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	expiry := signedAt.Add(c.maxAge)
+	var probe struct {
+		Expiry json.RawMessage `json:"_session_expiry"`
+	}
+	if json.Unmarshal(data, &probe) != nil {
+		return nil, time.Time{}, fmt.Errorf("djangocodec: %w: cookie is not a JSON object", core.ErrTampered)
+	}
+	if len(probe.Expiry) > 0 {
+		var secs int64
+		var at string
+		switch {
+		case json.Unmarshal(probe.Expiry, &secs) == nil && secs > 0:
+			expiry = signedAt.Add(time.Duration(secs) * time.Second)
+		case json.Unmarshal(probe.Expiry, &at) == nil:
+			if t, err := time.Parse("2006-01-02T15:04:05.999999-07:00", at); err == nil {
+				expiry = t
+			}
+		}
+	}
+	if !expiry.After(c.s.now()) {
+		return nil, time.Time{}, fmt.Errorf("djangocodec: session expired at %v: %w", expiry, core.ErrNotFound)
+	}
+	return data, expiry, nil
+}
