@@ -1,0 +1,65 @@
+// Package echosession attaches cloakroom sessions to Echo requests.
+//
+//	m, err := core.New(store, core.DefaultConfig())
+//	e := echo.New()
+//	e.Use(echosession.Middleware(m))
+//	e.GET("/", func(c echo.Context) error {
+//		s := echosession.Get(c)
+//		n, _, _ := core.GetAs[int](s, "visits")
+//		return s.Set("visits", n+1)
+//	})
+//
+// The session loads lazily and commits just before the response headers go
+// out, following Django's rules (see package core).
+package echosession
+
+import (
+	"github.com/cloakroom/cloakroom/core"
+	"github.com/labstack/echo/v4"
+)
+
+// ContextKey is the echo.Context key under which the session is stored.
+const ContextKey = "github.com/cloakroom/cloakroom/session"
+
+// Middleware returns Echo middleware that attaches m's lazy session to each
+// request and commits it before the response is written.
+//
+// An error returned by the handler is passed to Echo's HTTP error handler
+// (c.Error) inside the middleware, as Echo's own Logger middleware does, so
+// the session commits with the status of the error response; the middleware
+// then returns nil. When the commit fails, m's error handler writes the
+// response and the handler's own status and body are dropped.
+func Middleware(m *core.Manager) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			res := c.Response()
+			rw := m.Wrap(res.Writer, c.Request())
+			res.Writer = rw
+			c.Set(ContextKey, rw.Session())
+			if err := next(c); err != nil {
+				c.Error(err)
+			}
+			rw.Finish()
+			return nil
+		}
+	}
+}
+
+// Get returns the request's session. It panics if [Middleware] is not
+// installed, a programming error like a missing route.
+func Get(c echo.Context) *core.Session {
+	s, err := Lookup(c)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Lookup returns the request's session, or an error wrapping
+// [core.ErrNoSession] when [Middleware] is not installed.
+func Lookup(c echo.Context) (*core.Session, error) {
+	if s, ok := c.Get(ContextKey).(*core.Session); ok {
+		return s, nil
+	}
+	return nil, core.ErrNoSession
+}

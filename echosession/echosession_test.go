@@ -1,0 +1,66 @@
+package echosession_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/core/memstore"
+	"github.com/cloakroom/cloakroom/echosession"
+	"github.com/cloakroom/cloakroom/internal/adapters"
+	"github.com/cloakroom/cloakroom/internal/middlewaretest"
+	"github.com/labstack/echo/v4"
+)
+
+func TestEchoMiddleware(t *testing.T) {
+	middlewaretest.Run(t, adapters.ServeEcho)
+}
+
+func newManager(t *testing.T) *core.Manager {
+	m, err := core.New(memstore.New(0), core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// A handler error goes through Echo's error handler before the commit, so a
+// 4xx error keeps the session change and a 5xx error drops it.
+func TestHandlerErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err        error
+		status     int
+		wantCookie bool
+	}{
+		{echo.NewHTTPError(http.StatusNotFound, "nope"), 404, true},
+		{errors.New("boom"), 500, false},
+	} {
+		e := echo.New()
+		e.Use(echosession.Middleware(newManager(t)))
+		e.GET("/", func(c echo.Context) error {
+			if err := echosession.Get(c).Set("x", 1); err != nil {
+				return err
+			}
+			return tc.err
+		})
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if w.Code != tc.status || (w.Header().Get("Set-Cookie") != "") != tc.wantCookie {
+			t.Errorf("handler error %v: status %d Set-Cookie %q", tc.err, w.Code, w.Header().Get("Set-Cookie"))
+		}
+	}
+}
+
+func TestLookupWithoutMiddleware(t *testing.T) {
+	e := echo.New()
+	e.GET("/", func(c echo.Context) error {
+		if _, err := echosession.Lookup(c); !errors.Is(err, core.ErrNoSession) {
+			t.Errorf("Lookup without middleware: %v", err)
+		}
+		return c.NoContent(204)
+	})
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+}

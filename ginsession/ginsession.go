@@ -1,0 +1,127 @@
+// Package ginsession attaches cloakroom sessions to Gin requests.
+//
+//	m, err := core.New(store, core.DefaultConfig())
+//	r := gin.New()
+//	r.Use(ginsession.Middleware(m))
+//	r.GET("/", func(c *gin.Context) {
+//		s := ginsession.Get(c)
+//		n, _, _ := core.GetAs[int](s, "visits")
+//		_ = s.Set("visits", n+1)
+//	})
+//
+// The session loads lazily and commits just before the response headers go
+// out, following Django's rules (see package core).
+package ginsession
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+
+	"github.com/cloakroom/cloakroom/core"
+	"github.com/gin-gonic/gin"
+)
+
+// ContextKey is the gin.Context key under which the session is stored.
+const ContextKey = "github.com/cloakroom/cloakroom/session"
+
+// Middleware returns Gin middleware that attaches m's lazy session to each
+// request and commits it before the response is written. When the commit
+// fails, m's error handler writes the response and the handler's own status
+// and body are dropped.
+func Middleware(m *core.Manager) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		w := &writer{ResponseWriter: c.Writer}
+		m.Init(&w.s, c.Request)
+		c.Writer = w
+		c.Set(ContextKey, &w.s)
+		c.Next()
+		w.commit(w.Status())
+	}
+}
+
+// Get returns the request's session. It panics if [Middleware] is not
+// installed, a programming error like a failed gin.Context.MustGet.
+func Get(c *gin.Context) *core.Session {
+	s, err := Lookup(c)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Lookup returns the request's session, or an error wrapping
+// [core.ErrNoSession] when [Middleware] is not installed.
+func Lookup(c *gin.Context) (*core.Session, error) {
+	if w, ok := c.Writer.(*writer); ok { // fast path: no lock, no map
+		return &w.s, nil
+	}
+	if v, ok := c.Get(ContextKey); ok {
+		if s, ok := v.(*core.Session); ok {
+			return s, nil
+		}
+	}
+	return nil, core.ErrNoSession
+}
+
+// writer commits the session before Gin writes the status line. Gin's own
+// WriteHeader only records the status, so the commit happens at the first
+// real write (WriteHeaderNow, Write, WriteString, Flush, Hijack) or after the
+// handlers return.
+type writer struct {
+	gin.ResponseWriter
+	s         core.Session
+	committed bool
+	failed    bool
+}
+
+func (w *writer) commit(status int) bool {
+	if !w.committed {
+		w.committed = true
+		w.failed = !w.s.Commit(w.ResponseWriter, status)
+	}
+	return !w.failed
+}
+
+func (w *writer) WriteHeaderNow() {
+	if w.commit(w.Status()) {
+		w.ResponseWriter.WriteHeaderNow()
+	}
+}
+
+func (w *writer) WriteHeader(code int) {
+	if w.failed {
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *writer) Write(p []byte) (int, error) {
+	if !w.commit(w.Status()) {
+		return 0, core.ErrResponseReplaced
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *writer) WriteString(s string) (int, error) {
+	if !w.commit(w.Status()) {
+		return 0, core.ErrResponseReplaced
+	}
+	return w.ResponseWriter.WriteString(s)
+}
+
+func (w *writer) Flush() {
+	if w.commit(w.Status()) {
+		w.ResponseWriter.Flush()
+	}
+}
+
+func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.commit(http.StatusSwitchingProtocols) {
+		return nil, nil, core.ErrResponseReplaced
+	}
+	return w.ResponseWriter.Hijack()
+}
+
+// Unwrap returns Gin's writer, for http.ResponseController.
+func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
