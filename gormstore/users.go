@@ -1,0 +1,109 @@
+package gormstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// UserTableSuffix is appended to the session table's name to name the table
+// of user links kept with [WithUserIndex] (django_session_user by default).
+const UserTableSuffix = "_user"
+
+// WithUserIndex keeps a second table linking users to their sessions, so
+// that [core.Manager.LogoutEverywhere] can delete all of a user's sessions
+// (after a password change). The session table itself is left as Django
+// made it. Without this option the store does not offer core.UserIndex
+// behaviour: LinkUser does nothing and DeleteUserSessions fails.
+func WithUserIndex() Option {
+	return func(c *config) error { c.userIndex = true; return nil }
+}
+
+func (s *Store) userTable() string { return s.table + UserTableSuffix }
+
+// migrateUsers creates the user link table when missing.
+func (s *Store) migrateUsers(ctx context.Context) error {
+	u := quote(s.db, s.userTable())
+	idx := quote(s.db, djangoIndexName(s.userTable())+"_u")
+	timeType := map[dialectKind]string{dSQLite: "datetime", dPostgres: "timestamp with time zone", dMySQL: "datetime(6)"}[s.q.kind]
+	stmts := []string{fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (user_id varchar(150) NOT NULL, session_key varchar(40) NOT NULL PRIMARY KEY, expire_date %s NOT NULL)", u, timeType)}
+	if s.q.kind == dMySQL {
+		stmts[0] = stmts[0][:len(stmts[0])-1] + fmt.Sprintf(", INDEX %s (user_id))", idx)
+	} else {
+		stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (user_id)", idx, u))
+	}
+	db := s.db.WithContext(ctx)
+	if db.Migrator().HasTable(s.userTable()) {
+		return nil
+	}
+	for _, stmt := range stmts {
+		if err := db.Exec(stmt).Error; err != nil && !db.Migrator().HasTable(s.userTable()) {
+			return fmt.Errorf("gormstore: creating table %s: %w", s.userTable(), err)
+		}
+	}
+	return nil
+}
+
+// LinkUser implements core.UserIndex: it records that the session under key
+// belongs to user. It does nothing without [WithUserIndex].
+func (s *Store) LinkUser(ctx context.Context, user, key string, expiry time.Time) error {
+	if !s.cfg.userIndex {
+		return nil
+	}
+	if err := checkKey("link user", key); err != nil {
+		return err
+	}
+	if len(user) > 150 {
+		return fmt.Errorf("gormstore: user id of %d bytes is longer than 150", len(user))
+	}
+	u := quote(s.db, s.userTable())
+	var stmt string
+	switch s.q.kind {
+	case dMySQL:
+		stmt = fmt.Sprintf("INSERT INTO %s (user_id, session_key, expire_date) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE user_id = VALUES(user_id), expire_date = VALUES(expire_date)", u)
+	default:
+		stmt = fmt.Sprintf("INSERT INTO %s (user_id, session_key, expire_date) VALUES (?, ?, ?) ON CONFLICT (session_key) DO UPDATE SET user_id = excluded.user_id, expire_date = excluded.expire_date", u)
+	}
+	if err := s.db.WithContext(ctx).Exec(stmt, user, key, s.q.timeArg(expiry)).Error; err != nil {
+		return fmt.Errorf("gormstore: linking a session to its user: %w", err)
+	}
+	return nil
+}
+
+// DeleteUserSessions implements core.UserIndex: it deletes every session
+// linked to user, and the links, in one transaction, and reports how many
+// sessions it deleted.
+func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, error) {
+	if !s.cfg.userIndex {
+		return 0, fmt.Errorf("gormstore: log out everywhere needs gormstore.WithUserIndex()")
+	}
+	t, u := quote(s.db, s.table), quote(s.db, s.userTable())
+	k := quote(s.db, colKey)
+	var n int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Exec(fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT session_key FROM %s WHERE user_id = ?)", t, k, u), user)
+		if res.Error != nil {
+			return res.Error
+		}
+		n = res.RowsAffected
+		return tx.Exec(fmt.Sprintf("DELETE FROM %s WHERE user_id = ?", u), user).Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("gormstore: deleting the sessions of a user: %w", err)
+	}
+	return n, nil
+}
+
+// clearUserLinks drops the links of expired sessions (part of ClearExpired).
+func (s *Store) clearUserLinks(ctx context.Context, now any) error {
+	if !s.cfg.userIndex {
+		return nil
+	}
+	u := quote(s.db, s.userTable())
+	if err := s.db.WithContext(ctx).Exec(fmt.Sprintf("DELETE FROM %s WHERE expire_date <= ?", u), now).Error; err != nil {
+		return fmt.Errorf("gormstore: clearing expired user links: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+// Package memcachestore is a cloakroom session store kept in memcached,
+// through the github.com/bradfitz/gomemcache client, over one server or
+// many (keys are spread over the servers by the client's hash).
+//
+// Each record is stored under prefix+key with memcached's expiration set
+// from the record's expiry; see [MaxRelativeTTL] for memcached's 30-day rule,
+// which the store follows so that long sessions do not vanish. Because
+// memcached does not return an item's expiration, the exact expiry travels
+// inside the value in a small checksummed header; a value that fails the
+// check loads as an error wrapping [core.ErrTampered].
+//
+// Save with [core.Create] uses memcached's add (a live item under the key
+// gives [core.ErrKeyExists]); Save with [core.Update] uses replace, so an
+// update of a record that was deleted, evicted or has expired gives
+// [core.ErrSessionDeleted] instead of bringing it back. Replace was chosen
+// over plain set (which cannot tell) and over gets+cas (two round trips
+// for the same answer). One limit: memcached counts whole seconds, so an
+// update in the last second before the expiry may still succeed.
+//
+// memcached is a cache: a restart or an eviction loses sessions. Put it in
+// front of a database with core/cachedstore for durable sessions.
+//
+// gomemcache takes no context. Every method returns ctx.Err() without
+// contacting the server when the context is already done; once a call has
+// started, the client's Timeout (gomemcache's default is 500ms) bounds it
+// instead of the context.
+package memcachestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/cloakroom/cloakroom/core"
+)
+
+// DefaultPrefix is the key prefix used unless [WithPrefix] says otherwise.
+const DefaultPrefix = "cloakroom:session:"
+
+// MaxPrefixLength keeps prefix plus the longest valid session key within
+// memcached's 250-byte key limit.
+const MaxPrefixLength = 250 - core.MaxKeyLength
+
+// Store keeps session records in memcached. It is safe for concurrent use.
+// Create it with [New] or [NewServers].
+type Store struct {
+	client *memcache.Client
+	owned  bool // the store built the client and closes it
+	prefix string
+	now    func() time.Time
+}
+
+// Option configures a [Store].
+type Option func(*Store)
+
+// WithPrefix sets the string put before every session key to form the
+// memcached key, so that several applications can share servers. It must
+// be at most [MaxPrefixLength] bytes without spaces or control characters.
+func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
+
+// WithClock makes the store read the time from now instead of time.Now.
+// memcached keeps its own clock, so this only changes the expiry checks and
+// TTLs computed on this side.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// New returns a store that uses client, which the caller built (with its
+// servers, Timeout and MaxIdleConns) and keeps owning: [Store.Close] does
+// not close it. It returns an error wrapping [core.ErrInvalidConfig] for a
+// nil client or an invalid prefix.
+func New(client *memcache.Client, opts ...Option) (*Store, error) {
+	if client == nil {
+		return nil, fmt.Errorf("memcachestore: nil client: %w", core.ErrInvalidConfig)
+	}
+	s := &Store{client: client, prefix: DefaultPrefix, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := checkPrefix(s.prefix); err != nil {
+		return nil, err
+	}
+	if s.now == nil {
+		return nil, fmt.Errorf("memcachestore: nil clock: %w", core.ErrInvalidConfig)
+	}
+	return s, nil
+}
+
+// NewServers returns a store with its own client over the given servers
+// ("host:port" or a Unix socket path), spread by gomemcache's default
+// hashing. An empty list or an address that does not resolve is an error
+// wrapping [core.ErrInvalidConfig]. Call [Store.Close] to release the
+// client's connections.
+func NewServers(servers []string, opts ...Option) (*Store, error) {
+	if len(servers) == 0 {
+		return nil, fmt.Errorf("memcachestore: no servers: %w", core.ErrInvalidConfig)
+	}
+	var list memcache.ServerList
+	if err := list.SetServers(servers...); err != nil {
+		return nil, fmt.Errorf("memcachestore: servers %q: %w: %w", servers, core.ErrInvalidConfig, err)
+	}
+	s, err := New(memcache.NewFromSelector(&list), opts...)
+	if err != nil {
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+func checkPrefix(p string) error {
+	if len(p) > MaxPrefixLength {
+		return fmt.Errorf("memcachestore: prefix of %d bytes is longer than %d: %w", len(p), MaxPrefixLength, core.ErrInvalidConfig)
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] <= ' ' || p[i] >= 0x7f {
+			return fmt.Errorf("memcachestore: prefix %q has a space, control or non-ASCII byte: %w", p, core.ErrInvalidConfig)
+		}
+	}
+	return nil
+}
+
+// Close closes the client's idle connections if the store built the client
+// ([NewServers]); a client passed to [New] is left to its owner.
+func (s *Store) Close() error {
+	if !s.owned {
+		return nil
+	}
+	if err := s.client.Close(); err != nil {
+		return fmt.Errorf("memcachestore: close: %w", err)
+	}
+	return nil
+}
+
+// Prefix returns the key prefix in use.
+func (s *Store) Prefix() string { return s.prefix }
+
+// begin validates the key and the context before any server call and
+// returns the memcached key.
+func (s *Store) begin(ctx context.Context, op, key string) (string, error) {
+	if !core.ValidKey(key) {
+		return "", fmt.Errorf("memcachestore: %s %.50q: %w", op, key, core.ErrInvalidKey)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("memcachestore: %s: %w", op, err)
+	}
+	return s.prefix + key, nil
+}
+
+// Load implements [core.Store]. A missing or expired item gives an error
+// wrapping [core.ErrNotFound]; a value this package did not write (or that
+// was damaged) one wrapping [core.ErrTampered]; a server or network failure
+// is returned wrapped, never as not-found.
+func (s *Store) Load(ctx context.Context, key string) (core.Record, error) {
+	mkey, err := s.begin(ctx, "load", key)
+	if err != nil {
+		return core.Record{}, err
+	}
+	it, err := s.client.Get(mkey)
+	if errors.Is(err, memcache.ErrCacheMiss) {
+		return core.Record{}, fmt.Errorf("memcachestore: load: %w", core.ErrNotFound)
+	}
+	if err != nil {
+		return core.Record{}, fmt.Errorf("memcachestore: load: %w", err)
+	}
+	data, expiry, err := decode(it.Value)
+	if err != nil {
+		return core.Record{}, err
+	}
+	if !expiry.After(s.now()) {
+		return core.Record{}, fmt.Errorf("memcachestore: load: %w", core.ErrNotFound)
+	}
+	// it.Value is a fresh allocation per Get: the caller may keep data.
+	return core.Record{Key: key, Data: data, Expiry: expiry}, nil
+}
+
+// Save implements [core.Store] with add (Create) or replace (Update); see
+// the package comment. A record whose expiry has passed is never stored: a
+// Create of one does nothing, an Update of one deletes the item (and gives
+// [core.ErrSessionDeleted] if there was none). A value memcached refuses as
+// too large (1 MiB by default, memcached's -I) gives an error wrapping
+// [core.ErrTooLarge].
+func (s *Store) Save(ctx context.Context, rec core.Record, mode core.SaveMode) error {
+	mkey, err := s.begin(ctx, "save", rec.Key)
+	if err != nil {
+		return err
+	}
+	exp, live := expiration(rec.Expiry, s.now())
+	if !live {
+		if mode == core.Create {
+			return nil
+		}
+		err := s.client.Delete(mkey)
+		switch {
+		case errors.Is(err, memcache.ErrCacheMiss):
+			return fmt.Errorf("memcachestore: update: %w", core.ErrSessionDeleted)
+		case err != nil:
+			return fmt.Errorf("memcachestore: update (delete of an expired record): %w", err)
+		}
+		return nil
+	}
+	it := &memcache.Item{Key: mkey, Value: encode(rec.Data, rec.Expiry), Expiration: exp}
+	if mode == core.Create {
+		err = s.client.Add(it)
+		if errors.Is(err, memcache.ErrNotStored) {
+			return fmt.Errorf("memcachestore: create: %w", core.ErrKeyExists)
+		}
+	} else {
+		err = s.client.Replace(it)
+		if errors.Is(err, memcache.ErrNotStored) {
+			return fmt.Errorf("memcachestore: update: %w", core.ErrSessionDeleted)
+		}
+	}
+	if err != nil {
+		if strings.Contains(err.Error(), "too large") {
+			return fmt.Errorf("memcachestore: %s of %d bytes: %w: %w", mode, len(rec.Data), core.ErrTooLarge, err)
+		}
+		return fmt.Errorf("memcachestore: %s: %w", mode, err)
+	}
+	return nil
+}
+
+// Delete implements [core.Store]. Deleting a missing item is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	mkey, err := s.begin(ctx, "delete", key)
+	if err != nil {
+		return err
+	}
+	if err := s.client.Delete(mkey); err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+		return fmt.Errorf("memcachestore: delete: %w", err)
+	}
+	return nil
+}
