@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/core/filestore"
+	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/internal/memcachedtest"
+)
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestClearSessionsAndStatsOnSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	db, err := gormstore.OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := gormstore.New(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 30; i++ {
+		k, _ := core.NewKey()
+		exp := time.Now().Add(time.Hour)
+		if i%3 != 0 {
+			exp = time.Now().Add(-time.Hour) // 20 expired, 10 live
+		}
+		data := `{"cart":[1,2,3]}`
+		if i == 0 {
+			data = `{"blob":"` + strings.Repeat("x", 5000) + `"}`
+		}
+		if err := st.Save(context.Background(), core.Record{Key: k, Data: []byte(data), Expiry: exp}, core.Create); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runCmd(t, "stats", "-dsn", path)
+	if code != 0 || !strings.Contains(out, "live sessions     10") || !strings.Contains(out, "expired sessions  20") || !strings.Contains(out, "4 KiB - 16 KiB            1") {
+		t.Fatalf("stats: %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, "clearsessions", "-dsn", path)
+	if code != 0 || !strings.Contains(out, "deleted 20 expired sessions") {
+		t.Fatalf("clearsessions: %d %s %s", code, out, errOut)
+	}
+	if s, _ := st.Stats(context.Background()); s.Expired != 0 || s.Live != 10 {
+		t.Errorf("after clearsessions: %+v", s)
+	}
+}
+
+func TestMemcachedStats(t *testing.T) {
+	srv := memcachedtest.Start(t)
+	code, out, errOut := runCmd(t, "stats", "-store", "memcached", "-servers", srv.Addr())
+	if code != 0 || !strings.Contains(out, "items stored") {
+		t.Fatalf("stats: %d %s %s", code, out, errOut)
+	}
+	code, out, _ = runCmd(t, "clearsessions", "-store", "memcached", "-servers", srv.Addr())
+	if code != 0 || !strings.Contains(out, "nothing to clear") {
+		t.Fatalf("clearsessions on memcached: %d %s", code, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"nope"}, {"stats", "-store", "redis"}, {"stats"}, {"stats", "-driver", "oracle", "-dsn", "x"}, {"stats", "-bogus"}} {
+		if code, _, errOut := runCmd(t, args...); code != 2 || errOut == "" {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and a message", args, code, errOut)
+		}
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	p := &progress{total: 200}
+	if got := p.line(50); got != "[#######                       ]  25% 50/200" {
+		t.Errorf("line = %q", got)
+	}
+	if got := (&progress{total: -1}).line(7); got != "deleted 7" {
+		t.Errorf("unknown total: %q", got)
+	}
+}
+
+func TestFileStore(t *testing.T) {
+	dir := t.TempDir()
+	st, err := filestore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		k, _ := core.NewKey()
+		exp := time.Now().Add(time.Hour)
+		if i > 0 {
+			exp = time.Now().Add(-time.Hour)
+		}
+		if err := st.Save(context.Background(), core.Record{Key: k, Data: []byte(`{"a":1}`), Expiry: exp}, core.Create); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runCmd(t, "stats", "-store", "file", "-dir", dir)
+	if code != 0 || !strings.Contains(out, "live sessions     1") || !strings.Contains(out, "expired sessions  3") {
+		t.Fatalf("stats: %d %s %s", code, out, errOut)
+	}
+	code, out, _ = runCmd(t, "clearsessions", "-store", "file", "-dir", dir)
+	if code != 0 || !strings.Contains(out, "deleted 3 expired sessions") {
+		t.Fatalf("clearsessions: %d %s", code, out)
+	}
+}
