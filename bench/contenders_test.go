@@ -1,0 +1,540 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/sqlite3store"
+	"github.com/alexedwards/scs/v2"
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/core/cookiestore"
+	"github.com/cloakroom/cloakroom/core/filestore"
+	"github.com/cloakroom/cloakroom/core/memstore"
+	"github.com/cloakroom/cloakroom/core/observe"
+	"github.com/cloakroom/cloakroom/echosession"
+	"github.com/cloakroom/cloakroom/ginsession"
+	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/memcachestore"
+	gsessions "github.com/gin-contrib/sessions"
+	gcookie "github.com/gin-contrib/sessions/cookie"
+	ggorm "github.com/gin-contrib/sessions/gorm"
+	gmemcached "github.com/gin-contrib/sessions/memcached"
+	"github.com/gin-gonic/gin"
+	gorilla "github.com/gorilla/sessions"
+	esession "github.com/labstack/echo-contrib/session"
+	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// The four workloads, as routes every contender serves.
+const (
+	untouched = "/untouched" // never touches the session
+	read      = "/read"      // reads the cart
+	write     = "/write"     // appends to the cart (up to 20 ints, then starts over)
+	visitor   = "/new"       // a new visitor: no cookie, one key set
+)
+
+var workloads = []string{untouched, read, write, visitor}
+
+func nextCart(cart []int) []int {
+	if len(cart) >= 20 {
+		cart = cart[:0]
+	}
+	return append(cart, len(cart))
+}
+
+// contender is one library/store/framework combination.
+type contender struct {
+	name, framework, kind string
+	build                 func(tb testing.TB) http.Handler
+	counters              *observe.Counters // cloakroom only: store calls
+}
+
+var secret = []byte("0123456789abcdef0123456789abcdef")
+
+func quiet() *gorm.Config { return &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)} }
+
+// sqlitePath is a fresh SQLite file; every contender opens it with the same
+// settings (WAL, busy timeout) through the same driver.
+func sqlitePath(tb testing.TB) string { return filepath.Join(tb.TempDir(), "sessions.db") }
+
+func sqliteGorm(tb testing.TB) *gorm.DB {
+	db, err := gormstore.OpenSQLite(sqlitePath(tb), quiet())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
+// --- raw ---
+
+func rawGin() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	for _, p := range workloads {
+		r.GET(p, func(c *gin.Context) { c.String(200, "ok") })
+	}
+	return r
+}
+
+func rawEcho() http.Handler {
+	e := echo.New()
+	for _, p := range workloads {
+		e.GET(p, func(c echo.Context) error { return c.String(200, "ok") })
+	}
+	return e
+}
+
+// --- cloakroom ---
+
+func cloakroomGin(m *core.Manager) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(ginsession.Middleware(m))
+	r.GET(untouched, func(c *gin.Context) { c.String(200, "ok") })
+	r.GET(read, func(c *gin.Context) {
+		cart, _, err := core.GetAs[[]int](ginsession.Get(c), "cart")
+		if err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		c.String(200, strconv.Itoa(len(cart)))
+	})
+	r.GET(write, func(c *gin.Context) {
+		s := ginsession.Get(c)
+		cart, _, err := core.GetAs[[]int](s, "cart")
+		if err == nil {
+			err = s.Set("cart", nextCart(cart))
+		}
+		if err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		c.String(200, "ok")
+	})
+	r.GET(visitor, func(c *gin.Context) {
+		if err := ginsession.Get(c).Set("visited", true); err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		c.String(200, "ok")
+	})
+	return r
+}
+
+func cloakroomEcho(m *core.Manager) http.Handler {
+	e := echo.New()
+	e.Use(echosession.Middleware(m))
+	e.GET(untouched, func(c echo.Context) error { return c.String(200, "ok") })
+	e.GET(read, func(c echo.Context) error {
+		cart, _, err := core.GetAs[[]int](echosession.Get(c), "cart")
+		if err != nil {
+			return err
+		}
+		return c.String(200, strconv.Itoa(len(cart)))
+	})
+	e.GET(write, func(c echo.Context) error {
+		s := echosession.Get(c)
+		cart, _, err := core.GetAs[[]int](s, "cart")
+		if err == nil {
+			err = s.Set("cart", nextCart(cart))
+		}
+		if err != nil {
+			return err
+		}
+		return c.String(200, "ok")
+	})
+	e.GET(visitor, func(c echo.Context) error {
+		if err := echosession.Get(c).Set("visited", true); err != nil {
+			return err
+		}
+		return c.String(200, "ok")
+	})
+	return e
+}
+
+func cloakroomStore(tb testing.TB, kind string) (core.Store, core.CookieStore) {
+	switch kind {
+	case "memory":
+		return memstore.New(0), nil
+	case "gorm":
+		st, err := gormstore.New(context.Background(), sqliteGorm(tb))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return st, nil
+	case "memcached":
+		st, err := memcachestore.NewServers([]string{memcachedAddr(tb)})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return st, nil
+	case "file":
+		st, err := filestore.New(tb.TempDir())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return st, nil
+	case "cookie":
+		cs, err := cookiestore.New(secret)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return nil, cs
+	}
+	tb.Fatalf("unknown store %s", kind)
+	return nil, nil
+}
+
+func cloakroomContender(framework, kind string) contender {
+	c := contender{name: "cloakroom", framework: framework, kind: kind}
+	if kind != "cookie" { // a cookie store has no server calls to count
+		c.counters = &observe.Counters{}
+	}
+	c.build = func(tb testing.TB) http.Handler {
+		if c.counters != nil {
+			*c.counters = observe.Counters{}
+		}
+		st, cs := cloakroomStore(tb, kind)
+		var m *core.Manager
+		var err error
+		if cs != nil {
+			m, err = core.NewWithCookieStore(cs, core.DefaultConfig())
+		} else {
+			m, err = core.New(observe.Wrap(st, c.counters), core.DefaultConfig())
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if framework == "echo" {
+			return cloakroomEcho(m)
+		}
+		return cloakroomGin(m)
+	}
+	return c
+}
+
+// --- gin-contrib/sessions ---
+
+func ginContrib(store gsessions.Store) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gsessions.Sessions("sessionid", store))
+	r.GET(untouched, func(c *gin.Context) { c.String(200, "ok") })
+	r.GET(read, func(c *gin.Context) {
+		cart, _ := gsessions.Default(c).Get("cart").([]int)
+		c.String(200, strconv.Itoa(len(cart)))
+	})
+	r.GET(write, func(c *gin.Context) {
+		s := gsessions.Default(c)
+		cart, _ := s.Get("cart").([]int)
+		s.Set("cart", nextCart(cart))
+		if err := s.Save(); err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		c.String(200, "ok")
+	})
+	r.GET(visitor, func(c *gin.Context) {
+		s := gsessions.Default(c)
+		s.Set("visited", true)
+		if err := s.Save(); err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		c.String(200, "ok")
+	})
+	return r
+}
+
+func ginContribContender(kind string) contender {
+	return contender{name: "gin-contrib/sessions", framework: "gin", kind: kind, build: func(tb testing.TB) http.Handler {
+		var st gsessions.Store
+		switch kind {
+		case "cookie":
+			st = gcookie.NewStore(secret)
+		case "gorm":
+			st = ggorm.NewStore(sqliteGorm(tb), true, secret)
+		case "memcached":
+			st = gmemcached.NewStore(memcache.New(memcachedAddr(tb)), "", secret)
+		}
+		return ginContrib(st)
+	}}
+}
+
+// --- alexedwards/scs, wrapped for Gin ---
+
+func scsGin(sm *scs.SessionManager) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			c.Request = req
+			c.Writer = &scsWriter{ResponseWriter: c.Writer, sw: w}
+			c.Next()
+		})).ServeHTTP(c.Writer, c.Request)
+	})
+	r.GET(untouched, func(c *gin.Context) { c.String(200, "ok") })
+	r.GET(read, func(c *gin.Context) {
+		cart, _ := sm.Get(c.Request.Context(), "cart").([]int)
+		c.String(200, strconv.Itoa(len(cart)))
+	})
+	r.GET(write, func(c *gin.Context) {
+		cart, _ := sm.Get(c.Request.Context(), "cart").([]int)
+		sm.Put(c.Request.Context(), "cart", nextCart(cart))
+		c.String(200, "ok")
+	})
+	r.GET(visitor, func(c *gin.Context) {
+		sm.Put(c.Request.Context(), "visited", true)
+		c.String(200, "ok")
+	})
+	return r
+}
+
+func scsContender(kind string) contender {
+	return contender{name: "alexedwards/scs", framework: "gin", kind: kind, build: func(tb testing.TB) http.Handler {
+		sm := scs.New()
+		sm.Cookie.Name = "sessionid"
+		if kind == "sqlite" {
+			db := sqliteGorm(tb)
+			sqlDB, _ := db.DB()
+			if _, err := sqlDB.Exec(`CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB NOT NULL, expiry REAL NOT NULL); CREATE INDEX sessions_expiry_idx ON sessions(expiry);`); err != nil {
+				tb.Fatal(err)
+			}
+			sm.Store = sqlite3store.NewWithCleanupInterval(sqlDB, 0)
+		}
+		return scsGin(sm)
+	}}
+}
+
+// scsWriter lets scs commit (and set its cookie) before Gin writes, the
+// adapter a Gin user of scs has to write.
+type scsWriter struct {
+	gin.ResponseWriter
+	sw   http.ResponseWriter
+	done bool
+}
+
+func (w *scsWriter) commit() {
+	if !w.done {
+		w.done = true
+		w.sw.WriteHeader(w.ResponseWriter.Status())
+	}
+}
+
+func (w *scsWriter) Write(p []byte) (int, error) { w.commit(); return w.ResponseWriter.Write(p) }
+func (w *scsWriter) WriteString(s string) (int, error) {
+	w.commit()
+	return w.ResponseWriter.WriteString(s)
+}
+func (w *scsWriter) WriteHeaderNow() { w.commit(); w.ResponseWriter.WriteHeaderNow() }
+
+// --- echo-contrib/session (gorilla) ---
+
+func echoContribContender() contender {
+	return contender{name: "echo-contrib/session", framework: "echo", kind: "cookie", build: func(tb testing.TB) http.Handler {
+		e := echo.New()
+		e.Use(esession.Middleware(gorilla.NewCookieStore(secret)))
+		e.GET(untouched, func(c echo.Context) error { return c.String(200, "ok") })
+		e.GET(read, func(c echo.Context) error {
+			s, err := esession.Get("sessionid", c)
+			if err != nil {
+				return err
+			}
+			cart, _ := s.Values["cart"].([]int)
+			return c.String(200, strconv.Itoa(len(cart)))
+		})
+		e.GET(write, func(c echo.Context) error {
+			s, err := esession.Get("sessionid", c)
+			if err != nil {
+				return err
+			}
+			cart, _ := s.Values["cart"].([]int)
+			s.Values["cart"] = nextCart(cart)
+			if err := s.Save(c.Request(), c.Response()); err != nil {
+				return err
+			}
+			return c.String(200, "ok")
+		})
+		e.GET(visitor, func(c echo.Context) error {
+			s, err := esession.Get("sessionid", c)
+			if err != nil {
+				return err
+			}
+			s.Values["visited"] = true
+			if err := s.Save(c.Request(), c.Response()); err != nil {
+				return err
+			}
+			return c.String(200, "ok")
+		})
+		return e
+	}}
+}
+
+func contenders() []contender {
+	cs := []contender{
+		{name: "raw", framework: "gin", kind: "-", build: func(testing.TB) http.Handler { return rawGin() }},
+		{name: "raw", framework: "echo", kind: "-", build: func(testing.TB) http.Handler { return rawEcho() }},
+	}
+	for _, kind := range []string{"memory", "cookie", "gorm", "memcached", "file"} {
+		cs = append(cs, cloakroomContender("gin", kind))
+	}
+	for _, kind := range []string{"memory", "cookie", "gorm"} {
+		cs = append(cs, cloakroomContender("echo", kind))
+	}
+	for _, kind := range []string{"cookie", "gorm", "memcached"} {
+		cs = append(cs, ginContribContender(kind))
+	}
+	cs = append(cs, scsContender("memory"), scsContender("sqlite"), echoContribContender())
+	return cs
+}
+
+// --- memcached, shared by every contender ---
+
+var sharedMemcached string
+
+func memcachedAddr(tb testing.TB) string {
+	if sharedMemcached == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal("memcached is not running (CI=true): install Debian's memcached")
+		}
+		tb.Skip("LOUD SKIP: memcached is not installed")
+	}
+	return sharedMemcached
+}
+
+func TestMain(m *testing.M) {
+	stop := startMemcached()
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+func startMemcached() func() {
+	bin, err := exec.LookPath("memcached")
+	if err != nil {
+		return func() {}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return func() {}
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "256"}
+	if os.Geteuid() == 0 {
+		args = append(args, "-u", "root")
+	}
+	cmd := exec.Command(bin, args...)
+	if err := cmd.Start(); err != nil {
+		return func() {}
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			sharedMemcached = addr
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+}
+
+// --- driving requests in-process ---
+
+// nopWriter is the least a ResponseWriter can do, so the benchmarks measure
+// the middleware, not a recorder.
+type nopWriter struct {
+	h      http.Header
+	status int
+	body   []byte
+}
+
+func (w *nopWriter) Header() http.Header { return w.h }
+func (w *nopWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	w.body = append(w.body[:0], p...)
+	return len(p), nil
+}
+func (w *nopWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+}
+
+func (w *nopWriter) reset() {
+	clear(w.h)
+	w.status = 0
+	w.body = w.body[:0]
+}
+
+// session makes a client with a cart of three items and returns its cookie.
+// (The parallel benchmarks make 10,000 of them.)
+func session(tb testing.TB, h http.Handler) string { return sessionN(tb, h, 3) }
+
+// sessionN makes a client with a cart of n items.
+func sessionN(tb testing.TB, h http.Handler, n int) string {
+	cookie := ""
+	for i := 0; i < n; i++ {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", write, nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			tb.Fatalf("priming: %d %s", rec.Code, rec.Body)
+		}
+		for _, c := range rec.Result().Cookies() {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	if cookie == "" {
+		tb.Fatal("priming set no cookie")
+	}
+	return cookie
+}
+
+// request builds the request of a workload for a client.
+func request(path, cookie string) *http.Request {
+	req := httptest.NewRequest("GET", path, nil)
+	if path != visitor && cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	return req
+}
+
+// check runs a workload once and verifies it did its job, so a broken
+// contender cannot look fast.
+func check(tb testing.TB, h http.Handler, path, cookie string) {
+	w := &nopWriter{h: http.Header{}}
+	h.ServeHTTP(w, request(path, cookie))
+	if w.status != 200 {
+		tb.Fatalf("%s: status %d %s", path, w.status, w.body)
+	}
+	switch path {
+	case read:
+		if n, err := strconv.Atoi(string(w.body)); err != nil || n != 3 {
+			tb.Fatalf("read: the cart holds %q, want 3", w.body)
+		}
+	case visitor:
+		if !strings.Contains(strings.Join(w.h.Values("Set-Cookie"), ";"), "sessionid=") {
+			tb.Fatalf("new visitor: no session cookie (%q)", w.h.Values("Set-Cookie"))
+		}
+	}
+}
