@@ -51,8 +51,40 @@ type ResponseWriter struct {
 	w           http.ResponseWriter
 	s           *Session
 	session     Session // storage for s: one allocation per request
+	status      int     // the status sent downstream, 0 before any
 	wroteHeader bool
 	failed      bool
+}
+
+// errorWriter is the writer the error handler gets when a commit fails: it
+// records the status the handler sends, for [ResponseWriter.Status].
+type errorWriter ResponseWriter
+
+func (ew *errorWriter) Header() http.Header { return ew.w.Header() }
+
+func (ew *errorWriter) WriteHeader(code int) {
+	if ew.status == 0 && code >= 200 {
+		ew.status = code
+	}
+	ew.w.WriteHeader(code)
+}
+
+func (ew *errorWriter) Write(p []byte) (int, error) {
+	if ew.status == 0 {
+		ew.status = http.StatusOK
+	}
+	return ew.w.Write(p)
+}
+
+// commit commits the session for a response with status code, and reports
+// whether the handler's response may go out.
+func (rw *ResponseWriter) commit(code int) bool {
+	rw.wroteHeader = true
+	if !rw.s.Commit((*errorWriter)(rw), code) {
+		rw.failed = true
+		return false
+	}
+	return true
 }
 
 // Wrap starts the lazy session for r, as [Manager.Start] does, and returns
@@ -68,6 +100,17 @@ func (m *Manager) Wrap(w http.ResponseWriter, r *http.Request) *ResponseWriter {
 
 // Session returns the session the writer commits.
 func (rw *ResponseWriter) Session() *Session { return rw.s }
+
+// Status returns the status code sent to the client: the handler's, or the
+// error handler's when the commit failed and it answered instead. It is 0
+// before any status was sent, and [http.StatusOK] for a response that wrote
+// a body without one. Framework adapters use it to correct the status their
+// own response type recorded.
+func (rw *ResponseWriter) Status() int { return rw.status }
+
+// Failed reports whether the session could not be committed, so that the
+// error handler answered instead of the handler.
+func (rw *ResponseWriter) Failed() bool { return rw.failed }
 
 // Header implements [http.ResponseWriter].
 func (rw *ResponseWriter) Header() http.Header { return rw.w.Header() }
@@ -85,11 +128,10 @@ func (rw *ResponseWriter) WriteHeader(code int) {
 		rw.w.WriteHeader(code) // informational responses precede the real one
 		return
 	}
-	rw.wroteHeader = true
-	if !rw.s.Commit(rw.w, code) {
-		rw.failed = true
+	if !rw.commit(code) {
 		return
 	}
+	rw.status = code
 	rw.w.WriteHeader(code)
 }
 
@@ -139,11 +181,10 @@ func (rw *ResponseWriter) FlushError() error {
 // underlying connection.
 func (rw *ResponseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if !rw.wroteHeader {
-		rw.wroteHeader = true
-		if !rw.s.Commit(rw.w, http.StatusSwitchingProtocols) {
-			rw.failed = true
+		if !rw.commit(http.StatusSwitchingProtocols) {
 			return nil, nil, ErrResponseReplaced
 		}
+		rw.status = http.StatusSwitchingProtocols
 	}
 	return http.NewResponseController(rw.w).Hijack()
 }
@@ -157,8 +198,7 @@ func (rw *ResponseWriter) Finish() {
 	if rw.wroteHeader {
 		return
 	}
-	rw.wroteHeader = true
-	if !rw.s.Commit(rw.w, http.StatusOK) {
-		rw.failed = true
+	if rw.commit(http.StatusOK) {
+		rw.status = http.StatusOK // net/http's implicit 200
 	}
 }

@@ -40,6 +40,12 @@ func Middleware(m *core.Manager) echo.MiddlewareFunc {
 				c.Error(err)
 			}
 			rw.Finish()
+			if rw.Failed() && rw.Status() != 0 {
+				// Echo recorded the handler's status; the client got the
+				// error handler's. Middleware outside this one (loggers,
+				// metrics) must see what was sent.
+				res.Status = rw.Status()
+			}
 			return nil
 		}
 	}

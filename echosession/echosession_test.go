@@ -64,3 +64,42 @@ func TestLookupWithoutMiddleware(t *testing.T) {
 	w := httptest.NewRecorder()
 	e.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 }
+
+// When the session cannot be saved the error handler answers instead of the
+// handler; middleware outside the session's (a logger, say) must see the
+// status the client got, not the handler's.
+func TestOuterMiddlewareSeesErrorStatus(t *testing.T) {
+	for name, handler := range map[string]echo.HandlerFunc{
+		"string":    func(c echo.Context) error { return c.String(http.StatusOK, "saved?") },
+		"nocontent": func(c echo.Context) error { return c.NoContent(http.StatusNoContent) },
+		"nothing":   func(c echo.Context) error { return nil },
+	} {
+		st := &middlewaretest.CountingStore{Store: memstore.New(0)}
+		st.FailSave.Store(true)
+		m, err := core.New(st, core.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logged int
+		e := echo.New()
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				err := next(c)
+				logged = c.Response().Status
+				return err
+			}
+		})
+		e.Use(echosession.Middleware(m))
+		e.GET("/", func(c echo.Context) error {
+			if err := echosession.Get(c).Set("x", 1); err != nil {
+				return err
+			}
+			return handler(c)
+		})
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if w.Code != http.StatusInternalServerError || logged != w.Code {
+			t.Errorf("%s: client got %d, outer middleware saw %d; want 500 for both", name, w.Code, logged)
+		}
+	}
+}

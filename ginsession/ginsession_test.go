@@ -51,3 +51,37 @@ func TestAbortWithStatusCommits(t *testing.T) {
 		t.Fatalf("AbortWithStatus: %d, Set-Cookie %q", w.Code, w.Header().Get("Set-Cookie"))
 	}
 }
+
+// When the session cannot be saved the error handler answers instead of the
+// handler; middleware outside the session's (a logger, say) must see the
+// status the client got.
+func TestOuterMiddlewareSeesErrorStatus(t *testing.T) {
+	for name, handler := range map[string]gin.HandlerFunc{
+		"string":  func(c *gin.Context) { c.String(http.StatusOK, "saved?") },
+		"status":  func(c *gin.Context) { c.Status(http.StatusNoContent) },
+		"nothing": func(c *gin.Context) {},
+	} {
+		st := &middlewaretest.CountingStore{Store: memstore.New(0)}
+		st.FailSave.Store(true)
+		m, err := core.New(st, core.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logged int
+		r := gin.New()
+		r.Use(func(c *gin.Context) { c.Next(); logged = c.Writer.Status() })
+		r.Use(ginsession.Middleware(m))
+		r.GET("/", func(c *gin.Context) {
+			if err := ginsession.Get(c).Set("x", 1); err != nil {
+				c.String(http.StatusInternalServerError, err.Error())
+				return
+			}
+			handler(c)
+		})
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if w.Code != http.StatusInternalServerError || logged != w.Code {
+			t.Errorf("%s: client got %d, outer middleware saw %d; want 500 for both", name, w.Code, logged)
+		}
+	}
+}
