@@ -25,6 +25,7 @@ import (
 	"github.com/cloakroom/cloakroom/echosession"
 	"github.com/cloakroom/cloakroom/ginsession"
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 	"github.com/cloakroom/cloakroom/memcachestore"
 	gsessions "github.com/gin-contrib/sessions"
 	gcookie "github.com/gin-contrib/sessions/cookie"
@@ -71,7 +72,7 @@ func quiet() *gorm.Config { return &gorm.Config{Logger: logger.Default.LogMode(l
 func sqlitePath(tb testing.TB) string { return filepath.Join(tb.TempDir(), "sessions.db") }
 
 func sqliteGorm(tb testing.TB) *gorm.DB {
-	db, err := gormstore.OpenSQLite(sqlitePath(tb), quiet())
+	db, err := sqlitedb.Open(sqlitePath(tb), quiet())
 	if err != nil {
 		tb.Fatal(err)
 	}

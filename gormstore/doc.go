@@ -1,9 +1,11 @@
 // Package gormstore is cloakroom's durable session store: Django's
 // django_session table reached through GORM.
 //
-// It works with SQLite (gorm.io/driver/sqlite, the embedded default; see
-// [OpenSQLite]), PostgreSQL (gorm.io/driver/postgres) and MySQL or MariaDB
-// (gorm.io/driver/mysql). The table has Django's layout, so a Go service and
+// It works with SQLite (gorm.io/driver/sqlite, the embedded default; open
+// the database with package gormstore/sqlitedb, which sets it up for
+// concurrent requests), PostgreSQL (gorm.io/driver/postgres) and MySQL or
+// MariaDB (gorm.io/driver/mysql). gormstore itself needs no cgo: only
+// programs that import sqlitedb link the C SQLite driver. The table has Django's layout, so a Go service and
 // a Django project can point at the same table:
 //
 //	session_key  varchar(40) primary key

@@ -10,11 +10,12 @@ import (
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 )
 
 // Example opens a SQLite file, creates the django_session table in it and
 // stores, loads and clears sessions. With PostgreSQL or MySQL, open the
-// *gorm.DB with their GORM driver instead of OpenSQLite.
+// *gorm.DB with their GORM driver instead of sqlitedb.Open.
 func Example() {
 	dir, err := os.MkdirTemp("", "cloakroom-example")
 	if err != nil {
@@ -22,7 +23,7 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	db, err := gormstore.OpenSQLite(filepath.Join(dir, "sessions.db"))
+	db, err := sqlitedb.Open(filepath.Join(dir, "sessions.db"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 )
 
 // Environment variables naming the servers the tests use.
@@ -57,7 +58,7 @@ func backends() []backend {
 
 func openSQLiteFile(t testing.TB) *gorm.DB {
 	t.Helper()
-	db, err := gormstore.OpenSQLite(filepath.Join(t.TempDir(), "sessions.db"), quietConfig())
+	db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "sessions.db"), quietConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func openSQLiteFile(t testing.TB) *gorm.DB {
 
 func openSQLiteMemory(t testing.TB) *gorm.DB {
 	t.Helper()
-	db, err := gormstore.OpenSQLite(":memory:", quietConfig())
+	db, err := sqlitedb.Open(":memory:", quietConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

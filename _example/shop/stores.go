@@ -9,6 +9,7 @@ import (
 	"github.com/cloakroom/cloakroom/core/cachedstore"
 	"github.com/cloakroom/cloakroom/core/memstore"
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 	"github.com/cloakroom/cloakroom/memcachestore"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -67,7 +68,7 @@ func openManager(ctx context.Context, o options) (m *core.Manager, close func(),
 // openSQLite opens the embedded SQLite database with a user index, so the
 // password page can sign a user out everywhere, and a background cleaner.
 func openSQLite(ctx context.Context, path string) (*gormstore.Store, func(), error) {
-	db, err := gormstore.OpenSQLite(path, &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
+	db, err := sqlitedb.Open(path, &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
 	if err != nil {
 		return nil, nil, err
 	}

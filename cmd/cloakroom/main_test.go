@@ -11,6 +11,7 @@ import (
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/filestore"
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 	"github.com/cloakroom/cloakroom/internal/memcachedtest"
 )
 
@@ -23,7 +24,7 @@ func runCmd(t *testing.T, args ...string) (int, string, string) {
 
 func TestClearSessionsAndStatsOnSQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sessions.db")
-	db, err := gormstore.OpenSQLite(path)
+	db, err := sqlitedb.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

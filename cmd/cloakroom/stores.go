@@ -9,6 +9,7 @@ import (
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -65,7 +66,7 @@ func openGorm(ctx context.Context, f *storeFlags) (*opened, error) {
 	quiet := &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)}
 	switch f.driver {
 	case "sqlite":
-		db, err = gormstore.OpenSQLite(f.dsn, quiet)
+		db, err = sqlitedb.Open(f.dsn, quiet)
 	case "postgres":
 		db, err = gorm.Open(postgres.Open(f.dsn), quiet)
 	case "mysql":

@@ -12,6 +12,7 @@ import (
 	"github.com/cloakroom/cloakroom/core/cachedstore"
 	"github.com/cloakroom/cloakroom/core/storetest"
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 	"github.com/cloakroom/cloakroom/internal/memcachedtest"
 	"github.com/cloakroom/cloakroom/internal/outagetest"
 	"github.com/cloakroom/cloakroom/memcachestore"
@@ -20,7 +21,7 @@ import (
 // sqliteStore opens a gormstore over a fresh SQLite file.
 func sqliteStore(t *testing.T) *gormstore.Store {
 	t.Helper()
-	db, err := gormstore.OpenSQLite(filepath.Join(t.TempDir(), "sessions.db"),
+	db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "sessions.db"),
 		&gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
 	if err != nil {
 		t.Fatal(err)

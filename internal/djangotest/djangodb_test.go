@@ -16,6 +16,7 @@ import (
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/djangocodec"
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
@@ -50,7 +51,7 @@ func django(t *testing.T, db, cmd, arg string) string {
 func TestSharedDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
 	django(t, path, "migrate", "")
-	db, err := gormstore.OpenSQLite(path, &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
+	db, err := sqlitedb.Open(path, &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
 	if err != nil {
 		t.Fatal(err)
 	}

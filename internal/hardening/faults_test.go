@@ -11,6 +11,7 @@ import (
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/filestore"
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 	"github.com/cloakroom/cloakroom/internal/adapters"
 	"github.com/cloakroom/cloakroom/internal/faultproxy"
 	"github.com/cloakroom/cloakroom/internal/memcachedtest"
@@ -30,14 +31,14 @@ func TestSQLiteClosed(t *testing.T) {
 	for _, fw := range frameworks {
 		t.Run(fw, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "sessions.db")
-			db, err := gormstore.OpenSQLite(path, &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
+			db, err := sqlitedb.Open(path, &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			st := teststores.Gorm(t, db)
 			sqlDB, _ := db.DB()
 			middlewaretest.Fault(t, adapters.All[fw], st, func() { _ = sqlDB.Close() }, func() core.Store {
-				db2, err := gormstore.OpenSQLite(path, &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
+				db2, err := sqlitedb.Open(path, &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -19,6 +19,7 @@ import (
 	"github.com/cloakroom/cloakroom/core/hashkeys"
 	"github.com/cloakroom/cloakroom/core/memstore"
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 	"github.com/cloakroom/cloakroom/internal/memcachedtest"
 	"github.com/cloakroom/cloakroom/memcachestore"
 	"gorm.io/driver/mysql"
@@ -91,7 +92,7 @@ func closeWith(t *testing.T, db *gorm.DB) *gorm.DB {
 
 // SQLite opens a SQLite file in the test's temporary directory.
 func SQLite(t *testing.T) *gorm.DB {
-	db, err := gormstore.OpenSQLite(filepath.Join(t.TempDir(), "sessions.db"), quiet())
+	db, err := sqlitedb.Open(filepath.Join(t.TempDir(), "sessions.db"), quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
