@@ -10,6 +10,8 @@ import (
 	"time"
 	_ "time/tzdata" // the zones the tests use, whatever the machine has
 
+	"github.com/cloakroom/cloakroom/internal/testenv"
+
 	gomysql "github.com/go-sql-driver/mysql"
 	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
@@ -76,24 +78,10 @@ func openSQLiteMemory(t testing.TB) *gorm.DB {
 	return db
 }
 
-// dsn returns the DSN in env; without it the test is skipped loudly, or
-// fails when CI=true.
-func dsn(t testing.TB, env string) string {
-	t.Helper()
-	v := os.Getenv(env)
-	if v == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set and CI=true: this test needs the server", env)
-		}
-		t.Skipf("LOUD SKIP: %s is not set; set it to run this test against a real server", env)
-	}
-	return v
-}
-
 func openPostgres(t testing.TB) *gorm.DB {
 	t.Helper()
 	// A session time zone far from UTC: the store must not care.
-	d := dsn(t, envPostgres)
+	d := testenv.Env(t, envPostgres)
 	switch {
 	case !strings.Contains(d, "://"):
 		d += " TimeZone=Asia/Tokyo"
@@ -129,7 +117,7 @@ func openMySQL(t testing.TB) *gorm.DB {
 
 func openMySQLWith(t testing.TB, edit func(*gomysql.Config)) *gorm.DB {
 	t.Helper()
-	cfg, err := gomysql.ParseDSN(dsn(t, envMySQL))
+	cfg, err := gomysql.ParseDSN(testenv.Env(t, envMySQL))
 	if err != nil {
 		t.Fatalf("%s: %v", envMySQL, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloakroom/cloakroom/internal/testenv"
+
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/filestore"
 	"github.com/cloakroom/cloakroom/gormstore"
@@ -86,7 +88,7 @@ func TestDatabaseUnreachable(t *testing.T) {
 	for name, c := range cases {
 		for _, fw := range frameworks {
 			t.Run(name+"/"+fw, func(t *testing.T) {
-				dsn := teststores.DSN(t, c.env)
+				dsn := testenv.Env(t, c.env)
 				m := c.addr.FindStringSubmatch(dsn)
 				if m == nil {
 					t.Fatalf("%s has no host and port this test can proxy: %q", c.env, dsn)

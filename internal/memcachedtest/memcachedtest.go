@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cloakroom/cloakroom/internal/testenv"
 )
 
 // Server is one memcached process owned by a test. Its methods are safe for
@@ -84,10 +86,7 @@ func Require(tb testing.TB) string {
 	tb.Helper()
 	bin, err := Binary()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("memcached is required under CI=true: %v", err)
-		}
-		tb.Skipf("LOUD SKIP: %v", err)
+		testenv.Missing(tb, "%v", err)
 	}
 	return bin
 }
@@ -145,7 +144,48 @@ func (s *Server) Running() bool {
 // Pause freezes the process (SIGSTOP) without closing its sockets: clients
 // time out instead of being refused, as behind a network partition, and the
 // data stays. Resume undoes it.
-func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+//
+// A signal is delivered asynchronously, and a memcached thread already
+// running on another CPU may still answer a request or two; Pause returns
+// only once every thread of the process is stopped, so a test's next
+// request meets the frozen server.
+func (s *Server) Pause() {
+	s.tb.Helper()
+	s.signal(syscall.SIGSTOP)
+	s.mu.Lock()
+	pid := s.cmd.Process.Pid
+	s.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for !stopped(pid) {
+		if time.Now().After(deadline) {
+			s.tb.Fatalf("memcachedtest: process %d did not stop within 5s of SIGSTOP", pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// stopped reports whether every thread of process pid is in the stopped
+// state, from /proc (Linux). Where /proc is missing it waits a moment and
+// reports true.
+func stopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		time.Sleep(100 * time.Millisecond)
+		return true
+	}
+	for _, task := range tasks {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return false
+		}
+		// The state is the first field after the parenthesised command name.
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 || i+2 >= len(stat) || (stat[i+2] != 'T' && stat[i+2] != 't') {
+			return false
+		}
+	}
+	return true
+}
 
 // Resume continues a paused process (SIGCONT).
 func (s *Server) Resume() { s.signal(syscall.SIGCONT) }

@@ -8,10 +8,11 @@ package teststores
 import (
 	"context"
 	"crypto/rand"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cloakroom/cloakroom/internal/testenv"
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/cachedstore"
@@ -68,19 +69,6 @@ func All(versioned bool) map[string]Factory {
 
 func quiet() *gorm.Config { return &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)} }
 
-// DSN returns the environment variable env or skips (fails under CI=true).
-func DSN(t *testing.T, env string) string {
-	t.Helper()
-	v := os.Getenv(env)
-	if v == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set (CI=true): .ci/run sets it", env)
-		}
-		t.Skipf("LOUD SKIP: %s is not set", env)
-	}
-	return v
-}
-
 func closeWith(t *testing.T, db *gorm.DB) *gorm.DB {
 	t.Cleanup(func() {
 		if sqlDB, err := db.DB(); err == nil {
@@ -101,7 +89,7 @@ func SQLite(t *testing.T) *gorm.DB {
 
 // Postgres connects to CLOAKROOM_POSTGRES_DSN.
 func Postgres(t *testing.T) *gorm.DB {
-	db, err := gorm.Open(postgres.Open(DSN(t, "CLOAKROOM_POSTGRES_DSN")), quiet())
+	db, err := gorm.Open(postgres.Open(testenv.Env(t, "CLOAKROOM_POSTGRES_DSN")), quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +98,7 @@ func Postgres(t *testing.T) *gorm.DB {
 
 // MySQL connects to CLOAKROOM_MYSQL_DSN.
 func MySQL(t *testing.T) *gorm.DB {
-	db, err := gorm.Open(mysql.Open(DSN(t, "CLOAKROOM_MYSQL_DSN")), quiet())
+	db, err := gorm.Open(mysql.Open(testenv.Env(t, "CLOAKROOM_MYSQL_DSN")), quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
