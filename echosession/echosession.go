@@ -15,10 +15,15 @@ package echosession
 
 import (
 	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/internal/unwrap"
 	"github.com/labstack/echo/v4"
 )
 
-// ContextKey is the echo.Context key under which the session is stored.
+// ContextKey is the echo.Context key a program may set to a
+// *core.Session to hand a request's session to code that cannot reach the
+// response writer; [Lookup] checks it last. The middleware itself keeps the
+// session in the response writer it installs, so that a request that never
+// uses the session does not make Echo allocate its context map.
 const ContextKey = "github.com/cloakroom/cloakroom/session"
 
 // Middleware returns Echo middleware that attaches m's lazy session to each
@@ -28,14 +33,14 @@ const ContextKey = "github.com/cloakroom/cloakroom/session"
 // (c.Error) inside the middleware, as Echo's own Logger middleware does, so
 // the session commits with the status of the error response; the middleware
 // then returns nil. When the commit fails, m's error handler writes the
-// response and the handler's own status and body are dropped.
+// response and the handler's own status and body are dropped, and
+// c.Response().Status is set to the status the error handler sent.
 func Middleware(m *core.Manager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			res := c.Response()
 			rw := m.Wrap(res.Writer, c.Request())
 			res.Writer = rw
-			c.Set(ContextKey, rw.Session())
 			if err := next(c); err != nil {
 				c.Error(err)
 			}
@@ -63,7 +68,15 @@ func Get(c echo.Context) *core.Session {
 
 // Lookup returns the request's session, or an error wrapping
 // [core.ErrNoSession] when [Middleware] is not installed.
+//
+// It finds the session in the writer [Middleware] installed in
+// c.Response(), also when a later middleware wrapped that writer (behind an
+// Unwrap method, as Echo's gzip and body-dump middlewares do, or by
+// embedding http.ResponseWriter), and otherwise under [ContextKey].
 func Lookup(c echo.Context) (*core.Session, error) {
+	if rw, ok := unwrap.Find[*core.ResponseWriter](c.Response().Writer); ok {
+		return rw.Session(), nil
+	}
 	if s, ok := c.Get(ContextKey).(*core.Session); ok {
 		return s, nil
 	}

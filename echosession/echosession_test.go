@@ -12,6 +12,7 @@ import (
 	"github.com/cloakroom/cloakroom/internal/adapters"
 	"github.com/cloakroom/cloakroom/internal/middlewaretest"
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 )
 
 func TestEchoMiddleware(t *testing.T) {
@@ -100,6 +101,33 @@ func TestOuterMiddlewareSeesErrorStatus(t *testing.T) {
 		e.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 		if w.Code != http.StatusInternalServerError || logged != w.Code {
 			t.Errorf("%s: client got %d, outer middleware saw %d; want 500 for both", name, w.Code, logged)
+		}
+	}
+}
+
+// The session is found through writers that Echo's own middlewares wrap
+// around the session's (gzip, body dump), and the middleware leaves Echo's
+// context map alone.
+func TestLookupThroughEchoMiddlewares(t *testing.T) {
+	for name, mw := range map[string]echo.MiddlewareFunc{
+		"gzip":      middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1}),
+		"body dump": middleware.BodyDump(func(echo.Context, []byte, []byte) {}),
+	} {
+		e := echo.New()
+		e.Use(echosession.Middleware(newManager(t)))
+		e.Use(mw)
+		e.GET("/", func(c echo.Context) error {
+			if c.Get(echosession.ContextKey) != nil {
+				return c.String(500, "the middleware wrote to the context map")
+			}
+			return echosession.Get(c).Set("n", 1)
+		})
+		w := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		e.ServeHTTP(w, req)
+		if w.Code != 200 || w.Header().Get("Set-Cookie") == "" {
+			t.Errorf("%s: %d %q, Set-Cookie %q", name, w.Code, w.Body, w.Header().Get("Set-Cookie"))
 		}
 	}
 }

@@ -19,22 +19,32 @@ import (
 	"net/http"
 
 	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/internal/unwrap"
 	"github.com/gin-gonic/gin"
 )
 
-// ContextKey is the gin.Context key under which the session is stored.
+// ContextKey is the gin.Context key under which the session is published
+// once a handler has looked it up, so that c.Copy() carries it.
 const ContextKey = "github.com/cloakroom/cloakroom/session"
 
 // Middleware returns Gin middleware that attaches m's lazy session to each
 // request and commits it before the response is written. When the commit
 // fails, m's error handler writes the response and the handler's own status
 // and body are dropped.
+//
+// A request whose handlers never look the session up costs one allocation
+// and no store call: the session travels in the response writer the
+// middleware installs, and is published under [ContextKey] (which makes Gin
+// allocate its Keys map) only by the first [Get] or [Lookup], or at once
+// when c.Keys already exists.
 func Middleware(m *core.Manager) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		w := &writer{ResponseWriter: c.Writer}
 		m.Init(&w.s, c.Request)
 		c.Writer = w
-		c.Set(ContextKey, &w.s)
+		if c.Keys != nil { // no map to allocate: publish now
+			w.publish(c)
+		}
 		c.Next()
 		w.commit(w.Status())
 	}
@@ -52,14 +62,25 @@ func Get(c *gin.Context) *core.Session {
 
 // Lookup returns the request's session, or an error wrapping
 // [core.ErrNoSession] when [Middleware] is not installed.
+//
+// It finds the session in the writer [Middleware] installed, also when a
+// later middleware wrapped c.Writer (by embedding gin.ResponseWriter, as
+// gzip middleware does, or behind an Unwrap method), or under [ContextKey].
+// A goroutine given c.Copy() finds it when the handler looked the session up
+// before copying.
 func Lookup(c *gin.Context) (*core.Session, error) {
 	if w, ok := c.Writer.(*writer); ok { // fast path: no lock, no map
+		w.publish(c)
 		return &w.s, nil
 	}
 	if v, ok := c.Get(ContextKey); ok {
 		if s, ok := v.(*core.Session); ok {
 			return s, nil
 		}
+	}
+	if w, ok := unwrap.Find[*writer](c.Writer); ok {
+		w.publish(c)
+		return &w.s, nil
 	}
 	return nil, core.ErrNoSession
 }
@@ -73,6 +94,15 @@ type writer struct {
 	s         core.Session
 	committed bool
 	failed    bool
+	published bool // the session is in c.Keys
+}
+
+// publish puts the session in c.Keys, once.
+func (w *writer) publish(c *gin.Context) {
+	if !w.published {
+		w.published = true
+		c.Set(ContextKey, &w.s)
+	}
 }
 
 func (w *writer) commit(status int) bool {

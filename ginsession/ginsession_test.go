@@ -85,3 +85,89 @@ func TestOuterMiddlewareSeesErrorStatus(t *testing.T) {
 		}
 	}
 }
+
+// wrappingWriter is what compression middleware does to c.Writer: embed Gin's
+// writer and replace it.
+type wrappingWriter struct {
+	gin.ResponseWriter
+	wrote int
+}
+
+func (w *wrappingWriter) Write(p []byte) (int, error) {
+	w.wrote += len(p)
+	return w.ResponseWriter.Write(p)
+}
+
+// The session is found when a later middleware wraps c.Writer, and a
+// goroutine given c.Copy() after the handler looked it up finds it too.
+func TestLookupThroughWrappersAndCopies(t *testing.T) {
+	m, err := core.New(memstore.New(0), core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	r.Use(ginsession.Middleware(m))
+	r.Use(func(c *gin.Context) { c.Writer = &wrappingWriter{ResponseWriter: c.Writer}; c.Next() })
+	r.GET("/", func(c *gin.Context) {
+		s := ginsession.Get(c)
+		if err := s.Set("n", 7); err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		done := make(chan *core.Session)
+		cp := c.Copy()
+		go func() {
+			s, _ := ginsession.Lookup(cp)
+			done <- s
+		}()
+		if got := <-done; got != s {
+			c.String(500, "c.Copy() lost the session: %p, want %p", got, s)
+			return
+		}
+		c.String(200, "ok")
+	})
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if w.Code != 200 || w.Header().Get("Set-Cookie") == "" {
+		t.Fatalf("through a wrapping writer: %d %q, Set-Cookie %q", w.Code, w.Body, w.Header().Get("Set-Cookie"))
+	}
+}
+
+// Publishing under ContextKey is lazy: a request that never looks the
+// session up leaves c.Keys alone, unless something else created it.
+func TestContextKeyPublishedOnLookup(t *testing.T) {
+	m, err := core.New(memstore.New(0), core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name         string
+		presetKeys   bool
+		lookup       bool
+		wantInKeys   bool
+		wantKeysMade bool
+	}{
+		{"untouched", false, false, false, false},
+		{"looked up", false, true, true, true},
+		{"keys already there", true, false, true, true},
+	} {
+		r := gin.New()
+		if tc.presetKeys {
+			r.Use(func(c *gin.Context) { c.Set("request-id", "r1") })
+		}
+		r.Use(ginsession.Middleware(m))
+		var inKeys, keysMade bool
+		r.GET("/", func(c *gin.Context) {
+			if tc.lookup {
+				ginsession.Get(c)
+			}
+			_, inKeys = c.Get(ginsession.ContextKey)
+			keysMade = c.Keys != nil
+			c.Status(204)
+		})
+		r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		if inKeys != tc.wantInKeys || keysMade != tc.wantKeysMade {
+			t.Errorf("%s: session in Keys %v, Keys allocated %v; want %v, %v", tc.name, inKeys, keysMade, tc.wantInKeys, tc.wantKeysMade)
+		}
+	}
+}
