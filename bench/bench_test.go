@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"testing"
 
@@ -65,10 +66,14 @@ func TestStoreCalls(t *testing.T) {
 }
 
 // BenchmarkSessions: every contender, every workload, serial.
+// CLOAKROOM_BENCH_WORKLOAD=untouched (or read, write, new) runs one workload.
 func BenchmarkSessions(b *testing.B) {
 	for _, c := range contenders() {
 		for _, wl := range workloads {
 			if c.name == "raw" && wl != untouched {
+				continue
+			}
+			if only := os.Getenv("CLOAKROOM_BENCH_WORKLOAD"); only != "" && wl != "/"+only {
 				continue
 			}
 			b.Run(c.id()+wl, func(b *testing.B) {
