@@ -9,11 +9,6 @@ import (
 	"syscall"
 )
 
-// crossProcessLocking reports whether the critical sections of Save, Delete
-// and ClearExpired exclude other processes (flock(2) on the lock file), not
-// only other goroutines.
-const crossProcessLocking = true
-
 // openFlags are added when a session file is opened for reading: never
 // follow a symbolic link planted under a session name, and never block on a
 // FIFO planted there.

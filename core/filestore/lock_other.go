@@ -7,15 +7,13 @@ import (
 	"sync"
 )
 
-// crossProcessLocking is false on platforms without flock(2) in package
-// syscall: the critical sections of Save, Delete and ClearExpired then only
-// exclude goroutines of this process. Create of a new key stays safe between
-// processes (it uses link(2) semantics), but replacing an expired file and
-// the Update/Delete race are only guarded within one process.
-const crossProcessLocking = false
-
 const openFlags = 0
 
+// locks holds a mutex per lock file path. On platforms without flock(2) in
+// package syscall the critical sections of Save, Delete and ClearExpired
+// only exclude goroutines of this process. Create of a new key stays safe
+// between processes (it uses link(2) semantics), but replacing an expired
+// file and the Update/Delete race are only guarded within one process.
 var locks sync.Map // lock file path -> *sync.Mutex
 
 func lockDir(path string) (unlock func(), err error) {

@@ -10,7 +10,6 @@ type target struct{ http.ResponseWriter }
 
 type embedding struct {
 	http.ResponseWriter
-	extra int
 }
 
 type unwrapping struct{ w http.ResponseWriter }
