@@ -393,9 +393,11 @@ func (a *App) password(w http.ResponseWriter, r *http.Request, s *core.Session) 
 				a.fail(w, err)
 				return
 			}
-			if err := s.CycleKey(); err == nil {
-				err = flash.Add(s, flash.Success, msg)
+			if err := s.CycleKey(); err != nil {
+				a.fail(w, err)
+				return
 			}
+			_ = flash.Add(s, flash.Success, msg)
 			redirect(w, r, "/account/password")
 			return
 		}
