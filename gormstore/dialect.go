@@ -174,7 +174,7 @@ func (s *expiryScanner) Scan(v any) error {
 	case []byte:
 		return s.parse(string(v))
 	default:
-		return fmt.Errorf("unexpected expire_date value of type %T", v)
+		return fmt.Errorf("unexpected expire_date value of type %T: %w", v, core.ErrTampered)
 	}
 }
 
@@ -195,5 +195,7 @@ func (s *expiryScanner) parse(text string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("unparsable expire_date %.40q", text)
+	// A row whose expiry cannot be read is corrupt data, like undecodable
+	// session_data: the visitor gets an empty session, not a failed request.
+	return fmt.Errorf("unparsable expire_date %.40q: %w", text, core.ErrTampered)
 }

@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -452,5 +455,52 @@ func TestCreateOverExpiredReplaces(t *testing.T) {
 				t.Fatalf("Create over the live row = %v, want ErrKeyExists", err)
 			}
 		})
+	}
+}
+
+// An expire_date that cannot be read (SQLite keeps any text) is corrupt
+// data: Load reports ErrTampered, so the visitor gets a fresh empty session
+// and a warning, not a failed request.
+func TestCorruptExpiryIsTampered(t *testing.T) {
+	db := openSQLiteFile(t)
+	table := tableName(t, db)
+	st := newStore(t, db, gormstore.WithTableName(table))
+	for _, v := range []string{"garbage", "9999-99-99 99:99:99", "2030-13-45 00:00:00", "zz"} {
+		key := newKey(t)
+		if err := db.Exec("INSERT INTO "+table+" (session_key, session_data, expire_date) VALUES (?, ?, ?)", key, `{"admin":true}`, v).Error; err != nil {
+			t.Fatal(err)
+		}
+		if rec, err := st.Load(ctx(t), key); !errors.Is(err, core.ErrTampered) {
+			t.Errorf("expire_date %q: Load = %q, %v; want ErrTampered", v, rec.Data, err)
+		}
+	}
+
+	// Through the middleware: 200, an empty session, a warning.
+	key := newKey(t)
+	if err := db.Exec("INSERT INTO "+table+" (session_key, session_data, expire_date) VALUES (?, ?, ?)", key, `{"admin":true}`, "garbage").Error; err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cfg := core.DefaultConfig()
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	m, err := core.New(st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, _ := core.FromContext(r.Context())
+		admin, _, err := core.GetAs[bool](s, "admin")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "admin=%v", admin)
+	}))
+	w := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Cookie", "sessionid="+key)
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusOK || w.Body.String() != "admin=false" || !strings.Contains(logs.String(), "level=WARN") {
+		t.Errorf("corrupt row through the middleware: %d %q, log %q; want 200, an empty session and a warning", w.Code, w.Body, logs.String())
 	}
 }
