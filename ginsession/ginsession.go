@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/internal/unwrap"
@@ -94,13 +95,13 @@ type writer struct {
 	s         core.Session
 	committed bool
 	failed    bool
-	published bool // the session is in c.Keys
+	published atomic.Bool // the session is in c.Keys
 }
 
-// publish puts the session in c.Keys, once.
+// publish puts the session in c.Keys, once, also when several goroutines of
+// the handler look the session up at the same time.
 func (w *writer) publish(c *gin.Context) {
-	if !w.published {
-		w.published = true
+	if !w.published.Load() && w.published.CompareAndSwap(false, true) {
 		c.Set(ContextKey, &w.s)
 	}
 }

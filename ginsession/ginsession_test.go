@@ -171,3 +171,34 @@ func TestContextKeyPublishedOnLookup(t *testing.T) {
 		}
 	}
 }
+
+// Handlers may fan work out to goroutines that each look the session up.
+func TestConcurrentLookups(t *testing.T) {
+	m, err := core.New(memstore.New(0), core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	r.Use(ginsession.Middleware(m))
+	r.GET("/", func(c *gin.Context) {
+		first := make(chan *core.Session, 8)
+		for range 8 {
+			go func() { first <- ginsession.Get(c) }()
+		}
+		s := <-first
+		for range 7 {
+			if other := <-first; other != s {
+				c.String(500, "different sessions")
+				return
+			}
+		}
+		c.String(200, "ok")
+	})
+	for range 50 {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if w.Code != 200 {
+			t.Fatalf("%d %q", w.Code, w.Body)
+		}
+	}
+}
