@@ -76,6 +76,10 @@ func (ew *errorWriter) Write(p []byte) (int, error) {
 	return ew.w.Write(p)
 }
 
+// Unwrap lets an error handler reach the underlying writer through
+// [http.ResponseController].
+func (ew *errorWriter) Unwrap() http.ResponseWriter { return ew.w }
+
 // commit commits the session for a response with status code, and reports
 // whether the handler's response may go out.
 func (rw *ResponseWriter) commit(code int) bool {
