@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -35,7 +36,7 @@ var (
 // Env is one manager, its counting store, a log capture and a server.
 type Env struct {
 	T      *testing.T
-	Store  *CountingStore
+	Store  *CountingStore // nil for a signed-cookie store
 	Mgr    *core.Manager
 	Server *httptest.Server
 	Log    *bytes.Buffer
@@ -150,6 +151,19 @@ func (e *Env) routes() map[string]Route {
 				}
 			}}
 		},
+		"/big": func(s *core.Session, r *http.Request) Response {
+			// 8 KiB of random hex: no compression brings it under a cookie's
+			// 4 KiB.
+			rng := rand.New(rand.NewPCG(7, 8))
+			b := make([]byte, 8192)
+			for i := range b {
+				b[i] = "0123456789abcdef"[rng.IntN(16)]
+			}
+			if err := s.Set("blob", string(b)); err != nil {
+				return fail(err)
+			}
+			return ok("stored a big session")
+		},
 		"/status503": func(s *core.Session, r *http.Request) Response {
 			if err := s.Err(); err != nil {
 				return Response{Status: http.StatusServiceUnavailable, Body: "sessions unavailable"}
@@ -165,18 +179,28 @@ type NewStore func(t *testing.T) core.Store
 // newEnv starts a server for serve with a manager configured by edit.
 func (x suite) newEnv(t *testing.T, edit func(*core.Config)) *Env {
 	t.Helper()
-	e := &Env{T: t, Store: &CountingStore{Store: x.newStore(t)}, Log: new(bytes.Buffer), proceed: make(chan struct{})}
+	st := &CountingStore{Store: x.newStore(t)}
+	e := startEnv(t, x.serve, edit, func(cfg core.Config) (*core.Manager, error) { return core.New(st, cfg) })
+	e.Store = st
+	return e
+}
+
+// startEnv starts a server for serve with the manager open returns for the
+// default configuration, logging to the Env, edited by edit.
+func startEnv(t *testing.T, serve Serve, edit func(*core.Config), open func(core.Config) (*core.Manager, error)) *Env {
+	t.Helper()
+	e := &Env{T: t, Log: new(bytes.Buffer), proceed: make(chan struct{})}
 	cfg := core.DefaultConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(syncWriter{&e.logMu, e.Log}, nil))
 	if edit != nil {
 		edit(&cfg)
 	}
-	m, err := core.New(e.Store, cfg)
+	m, err := open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Mgr = m
-	e.Server = httptest.NewServer(x.serve(m, e.routes()))
+	e.Server = httptest.NewServer(serve(m, e.routes()))
 	t.Cleanup(e.Server.Close)
 	return e
 }

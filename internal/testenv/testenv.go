@@ -10,16 +10,13 @@ import (
 	"testing"
 )
 
-// CI reports whether the tests run in CI (CI=true).
-func CI() bool { return os.Getenv("CI") == "true" }
-
 // Missing ends the test because what it needs is missing: a failure under
 // CI=true, otherwise a skip whose message starts with "LOUD SKIP". what says
 // what is missing and how to get it.
 func Missing(tb testing.TB, format string, args ...any) {
 	tb.Helper()
 	what := fmt.Sprintf(format, args...)
-	if CI() {
+	if os.Getenv("CI") == "true" {
 		tb.Fatalf("required under CI=true: %s", what)
 	}
 	tb.Skipf("LOUD SKIP: %s", what)
