@@ -81,13 +81,14 @@ func (ew *errorWriter) Write(p []byte) (int, error) {
 func (ew *errorWriter) Unwrap() http.ResponseWriter { return ew.w }
 
 // commit commits the session for a response with status code, and reports
-// whether the handler's response may go out.
+// whether the handler's response, with that status, may go out.
 func (rw *ResponseWriter) commit(code int) bool {
 	rw.wroteHeader = true
 	if !rw.s.Commit((*errorWriter)(rw), code) {
 		rw.failed = true
 		return false
 	}
+	rw.status = code
 	return true
 }
 
@@ -135,7 +136,6 @@ func (rw *ResponseWriter) WriteHeader(code int) {
 	if !rw.commit(code) {
 		return
 	}
-	rw.status = code
 	rw.w.WriteHeader(code)
 }
 
@@ -188,7 +188,6 @@ func (rw *ResponseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		if !rw.commit(http.StatusSwitchingProtocols) {
 			return nil, nil, ErrResponseReplaced
 		}
-		rw.status = http.StatusSwitchingProtocols
 	}
 	return http.NewResponseController(rw.w).Hijack()
 }
@@ -202,7 +201,5 @@ func (rw *ResponseWriter) Finish() {
 	if rw.wroteHeader {
 		return
 	}
-	if rw.commit(http.StatusOK) {
-		rw.status = http.StatusOK // net/http's implicit 200
-	}
+	rw.commit(http.StatusOK) // net/http's implicit 200
 }
