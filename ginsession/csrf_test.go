@@ -5,15 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/csrf"
-	"github.com/cloakroom/cloakroom/core/memstore"
 	"github.com/cloakroom/cloakroom/ginsession"
 	"github.com/gin-gonic/gin"
 )
 
 func TestCSRF(t *testing.T) {
-	m, _ := core.New(memstore.New(0), core.DefaultConfig())
+	m := newManager(t)
 	r := gin.New()
 	r.Use(ginsession.Middleware(m), ginsession.CSRF())
 	r.GET("/", func(c *gin.Context) {

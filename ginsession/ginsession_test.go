@@ -15,6 +15,15 @@ import (
 
 func init() { gin.SetMode(gin.TestMode) }
 
+func newManager(t *testing.T) *core.Manager {
+	t.Helper()
+	m, err := core.New(memstore.New(0), core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func TestGinMiddleware(t *testing.T) {
 	middlewaretest.Run(t, adapters.ServeGin)
 }
@@ -35,10 +44,7 @@ func TestLookupWithoutMiddleware(t *testing.T) {
 }
 
 func TestAbortWithStatusCommits(t *testing.T) {
-	m, err := core.New(memstore.New(0), core.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newManager(t)
 	r := gin.New()
 	r.Use(ginsession.Middleware(m))
 	r.GET("/", func(c *gin.Context) {
@@ -101,10 +107,7 @@ func (w *wrappingWriter) Write(p []byte) (int, error) {
 // The session is found when a later middleware wraps c.Writer, and a
 // goroutine given c.Copy() after the handler looked it up finds it too.
 func TestLookupThroughWrappersAndCopies(t *testing.T) {
-	m, err := core.New(memstore.New(0), core.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newManager(t)
 	r := gin.New()
 	r.Use(ginsession.Middleware(m))
 	r.Use(func(c *gin.Context) { c.Writer = &wrappingWriter{ResponseWriter: c.Writer}; c.Next() })
@@ -136,10 +139,7 @@ func TestLookupThroughWrappersAndCopies(t *testing.T) {
 // Publishing under ContextKey is lazy: a request that never looks the
 // session up leaves c.Keys alone, unless something else created it.
 func TestContextKeyPublishedOnLookup(t *testing.T) {
-	m, err := core.New(memstore.New(0), core.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newManager(t)
 	for _, tc := range []struct {
 		name         string
 		presetKeys   bool
@@ -174,10 +174,7 @@ func TestContextKeyPublishedOnLookup(t *testing.T) {
 
 // Handlers may fan work out to goroutines that each look the session up.
 func TestConcurrentLookups(t *testing.T) {
-	m, err := core.New(memstore.New(0), core.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newManager(t)
 	r := gin.New()
 	r.Use(ginsession.Middleware(m))
 	r.GET("/", func(c *gin.Context) {
