@@ -1,6 +1,9 @@
 package core
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Stores and codecs wrap them with context; test for them
 // with [errors.Is].
@@ -25,4 +28,10 @@ var (
 	ErrInvalidConfig = errors.New("cloakroom: invalid configuration")
 	// ErrNoSession means no session is attached to the request or context.
 	ErrNoSession = errors.New("cloakroom: no session in context (is the middleware installed?)")
+	// ErrUnsupported means the store lacks an optional capability (see
+	// [Supports]). It wraps [errors.ErrUnsupported], so either matches.
+	ErrUnsupported = fmt.Errorf("cloakroom: the store does not support this: %w", errors.ErrUnsupported)
+	// ErrVersionConflict means a versioned save found the record changed
+	// since it was loaded: another request of the same session saved first.
+	ErrVersionConflict = errors.New("cloakroom: session changed by a concurrent request")
 )

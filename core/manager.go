@@ -16,6 +16,7 @@ type Manager struct {
 	store     Store          // server-side store, or nil
 	cookies   CookieStore    // cookie-side store, or nil
 	versioned VersionedStore // store, when Config.Optimistic is on
+	users     UserIndex      // store, when it supports CapUserIndex
 }
 
 // New returns a manager that keeps sessions in store. It returns an error
@@ -28,15 +29,14 @@ func New(store Store, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{cfg: cfg, store: store}
+	if Supports(store, CapUserIndex) {
+		m.users = store.(UserIndex)
+	}
 	if cfg.Optimistic {
-		vs, ok := store.(VersionedStore)
-		if !ok {
-			return nil, fmt.Errorf("%w: Optimistic needs a store that implements core.VersionedStore; %T does not", ErrInvalidConfig, store)
+		if !Supports(store, CapVersioning) {
+			return nil, fmt.Errorf("%w: Optimistic needs a store that supports core.VersionedStore; %T does not (%w)", ErrInvalidConfig, store, ErrUnsupported)
 		}
-		if _, _, err := vs.LoadVersion(context.Background(), ""); errors.Is(err, ErrUnsupported) {
-			return nil, fmt.Errorf("%w: Optimistic: %v", ErrInvalidConfig, err)
-		}
-		m.versioned = vs
+		m.versioned = store.(VersionedStore)
 	}
 	return m, nil
 }
@@ -61,6 +61,25 @@ func (m *Manager) Config() Config { return m.cfg }
 
 // Store returns the server-side store, or nil for a cookie-store manager.
 func (m *Manager) Store() Store { return m.store }
+
+// Supports reports whether the manager's store offers c (see [Supports]);
+// a cookie-store manager supports none.
+func (m *Manager) Supports(c Capability) bool {
+	return m.store != nil && Supports(m.store, c)
+}
+
+// Ping checks that the store's backend answers, for a health check: it
+// returns nil for a store that cannot be pinged (a memory or cookie store)
+// and the store's error, wrapped, when the backend does not answer.
+func (m *Manager) Ping(ctx context.Context) error {
+	if !m.Supports(CapPing) {
+		return nil
+	}
+	if err := m.store.(Pinger).Ping(ctx); err != nil {
+		return fmt.Errorf("cloakroom: store ping: %w", err)
+	}
+	return nil
+}
 
 // Start returns the lazy session for r: it reads the session cookie but does
 // not touch the store. Middlewares call it once per request; handlers get

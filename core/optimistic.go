@@ -9,10 +9,6 @@ import (
 	"time"
 )
 
-// ErrVersionConflict means a versioned save found the record changed since
-// it was loaded: another request of the same session saved first.
-var ErrVersionConflict = errors.New("cloakroom: session changed by a concurrent request")
-
 // VersionedStore is implemented by stores that support optimistic
 // concurrency. Every record has a version that changes on every write
 // (Save or SaveVersion); it is opaque to the manager. Stores that count
@@ -20,10 +16,9 @@ var ErrVersionConflict = errors.New("cloakroom: session changed by a concurrent 
 // manager predict the next version; others (memcached's CAS unique) cost
 // one reload when the prediction is wrong.
 //
-// A store that can have versioning switched off returns an error wrapping
-// [ErrUnsupported] from both methods when it is off, before it validates
-// the key: [New] probes for that with an empty key, which reaches no
-// backend.
+// A store that can have versioning switched off (or a wrapper) also
+// implements [CapabilityReporter]; [New] asks it through [Supports]. Its
+// methods return an error wrapping [ErrUnsupported] when versioning is off.
 //
 // With [Config.Optimistic] on, the manager loads with LoadVersion and saves
 // with SaveVersion; on a conflict it reloads the record, replays the

@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -20,13 +19,14 @@ type UserIndex interface {
 	// LinkUser records that the session stored under key belongs to user
 	// until expiry. A key belongs to at most one user.
 	LinkUser(ctx context.Context, user, key string, expiry time.Time) error
-	// DeleteUserSessions deletes every session linked to user and reports
-	// how many it deleted.
+	// UnlinkUser removes key's link to its user, if it has one: the session
+	// lost its user (its values were cleared or _auth_user_id removed) and
+	// must not be deleted by a later DeleteUserSessions of that user.
+	UnlinkUser(ctx context.Context, key string) error
+	// DeleteUserSessions deletes every session linked to user, and the
+	// links, and reports how many sessions it deleted.
 	DeleteUserSessions(ctx context.Context, user string) (int64, error)
 }
-
-// ErrUnsupported means the store lacks an optional capability.
-var ErrUnsupported = errors.New("cloakroom: the store does not support this")
 
 // Login records userID as the session's user and cycles its key against
 // session fixation, keeping the other values (an anonymous cart survives).
@@ -50,11 +50,10 @@ func (s *Session) UserID() (string, bool) {
 // implements [UserIndex], and reports how many it deleted. Other stores give
 // an error wrapping [ErrUnsupported].
 func (m *Manager) LogoutEverywhere(ctx context.Context, userID string) (int64, error) {
-	idx, ok := m.store.(UserIndex)
-	if !ok {
+	if !m.Supports(CapUserIndex) {
 		return 0, fmt.Errorf("cloakroom: log out everywhere: %T: %w", m.store, ErrUnsupported)
 	}
-	n, err := idx.DeleteUserSessions(ctx, userID)
+	n, err := m.store.(UserIndex).DeleteUserSessions(ctx, userID)
 	if err != nil {
 		return n, fmt.Errorf("cloakroom: log out everywhere: %w", err)
 	}
@@ -64,8 +63,8 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, userID string) (int64, e
 // linkUserLocked tells a UserIndex store who owns the session just saved
 // when the key is new or the user changed. s.mu must be held.
 func (s *Session) linkUserLocked(ctx context.Context, created bool, exp time.Time) error {
-	idx, ok := s.m.store.(UserIndex)
-	if !ok {
+	idx := s.m.users
+	if idx == nil {
 		return nil
 	}
 	raw := s.values[UserIDKey]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cloakroom/cloakroom/core"
 	"gorm.io/gorm"
 )
 
@@ -72,12 +73,28 @@ func (s *Store) LinkUser(ctx context.Context, user, key string, expiry time.Time
 	return nil
 }
 
+// UnlinkUser implements core.UserIndex: it removes the link of the session
+// under key, if any. It does nothing without [WithUserIndex].
+func (s *Store) UnlinkUser(ctx context.Context, key string) error {
+	if !s.cfg.userIndex {
+		return nil
+	}
+	if err := checkKey("unlink user", key); err != nil {
+		return err
+	}
+	u, k := quote(s.db, s.userTable()), quote(s.db, colKey)
+	if err := s.db.WithContext(ctx).Exec(fmt.Sprintf("DELETE FROM %s WHERE %s = ?", u, k), key).Error; err != nil {
+		return fmt.Errorf("gormstore: unlinking a session from its user: %w", err)
+	}
+	return nil
+}
+
 // DeleteUserSessions implements core.UserIndex: it deletes every session
 // linked to user, and the links, in one transaction, and reports how many
 // sessions it deleted.
 func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, error) {
 	if !s.cfg.userIndex {
-		return 0, fmt.Errorf("gormstore: log out everywhere needs gormstore.WithUserIndex()")
+		return 0, fmt.Errorf("gormstore: log out everywhere needs gormstore.WithUserIndex(): %w", core.ErrUnsupported)
 	}
 	t, u := quote(s.db, s.table), quote(s.db, s.userTable())
 	k := quote(s.db, colKey)

@@ -21,7 +21,9 @@ import (
 	"github.com/cloakroom/cloakroom/core"
 )
 
-// Store wraps a core.Store, hashing every key before it reaches it.
+// Store wraps a core.Store, hashing every key before it reaches it. It
+// offers every optional capability of the wrapped store (see
+// [core.Supports]), and no other.
 type Store struct {
 	inner core.Store
 }
@@ -73,39 +75,88 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return s.inner.Delete(ctx, h)
 }
 
-// ClearExpired implements core.ExpiredClearer when the wrapped store does;
-// otherwise it reports that it cannot.
-func (s *Store) ClearExpired(ctx context.Context) (int64, error) {
-	c, ok := s.inner.(core.ExpiredClearer)
-	if !ok {
-		return 0, fmt.Errorf("hashkeys: %T cannot clear expired sessions", s.inner)
-	}
-	return c.ClearExpired(ctx)
-}
-
 // Unwrap returns the wrapped store.
 func (s *Store) Unwrap() core.Store { return s.inner }
 
-// LinkUser implements core.UserIndex by linking the hashed key when the
-// wrapped store keeps a user index; otherwise it does nothing (and
-// DeleteUserSessions reports core.ErrUnsupported).
+// Supports implements [core.CapabilityReporter]: the wrapper offers what the
+// wrapped store offers.
+func (s *Store) Supports(c core.Capability) bool { return core.Supports(s.inner, c) }
+
+func (s *Store) unsupported(c core.Capability) error {
+	return fmt.Errorf("hashkeys: %T does not offer %v: %w", s.inner, c, core.ErrUnsupported)
+}
+
+// ClearExpired implements [core.ExpiredClearer] through the wrapped store.
+func (s *Store) ClearExpired(ctx context.Context) (int64, error) {
+	if !s.Supports(core.CapClearExpired) {
+		return 0, s.unsupported(core.CapClearExpired)
+	}
+	return s.inner.(core.ExpiredClearer).ClearExpired(ctx)
+}
+
+// Ping implements [core.Pinger] through the wrapped store.
+func (s *Store) Ping(ctx context.Context) error {
+	if !s.Supports(core.CapPing) {
+		return s.unsupported(core.CapPing)
+	}
+	return s.inner.(core.Pinger).Ping(ctx)
+}
+
+// LoadVersion implements [core.VersionedStore] through the wrapped store.
+func (s *Store) LoadVersion(ctx context.Context, key string) (core.Record, uint64, error) {
+	if !s.Supports(core.CapVersioning) {
+		return core.Record{}, 0, s.unsupported(core.CapVersioning)
+	}
+	h, err := hashed("load", key)
+	if err != nil {
+		return core.Record{}, 0, err
+	}
+	rec, v, err := s.inner.(core.VersionedStore).LoadVersion(ctx, h)
+	rec.Key = key
+	return rec, v, err
+}
+
+// SaveVersion implements [core.VersionedStore] through the wrapped store.
+func (s *Store) SaveVersion(ctx context.Context, rec core.Record, version uint64) error {
+	if !s.Supports(core.CapVersioning) {
+		return s.unsupported(core.CapVersioning)
+	}
+	h, err := hashed("save", rec.Key)
+	if err != nil {
+		return err
+	}
+	rec.Key = h
+	return s.inner.(core.VersionedStore).SaveVersion(ctx, rec, version)
+}
+
+// LinkUser implements [core.UserIndex] by linking the hashed key.
 func (s *Store) LinkUser(ctx context.Context, user, key string, expiry time.Time) error {
-	idx, ok := s.inner.(core.UserIndex)
-	if !ok {
-		return nil
+	if !s.Supports(core.CapUserIndex) {
+		return s.unsupported(core.CapUserIndex)
 	}
 	h, err := hashed("link user", key)
 	if err != nil {
 		return err
 	}
-	return idx.LinkUser(ctx, user, h, expiry)
+	return s.inner.(core.UserIndex).LinkUser(ctx, user, h, expiry)
 }
 
-// DeleteUserSessions implements core.UserIndex through the wrapped store.
-func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, error) {
-	idx, ok := s.inner.(core.UserIndex)
-	if !ok {
-		return 0, fmt.Errorf("hashkeys: %T: %w", s.inner, core.ErrUnsupported)
+// UnlinkUser implements [core.UserIndex] by unlinking the hashed key.
+func (s *Store) UnlinkUser(ctx context.Context, key string) error {
+	if !s.Supports(core.CapUserIndex) {
+		return s.unsupported(core.CapUserIndex)
 	}
-	return idx.DeleteUserSessions(ctx, user)
+	h, err := hashed("unlink user", key)
+	if err != nil {
+		return err
+	}
+	return s.inner.(core.UserIndex).UnlinkUser(ctx, h)
+}
+
+// DeleteUserSessions implements [core.UserIndex] through the wrapped store.
+func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, error) {
+	if !s.Supports(core.CapUserIndex) {
+		return 0, s.unsupported(core.CapUserIndex)
+	}
+	return s.inner.(core.UserIndex).DeleteUserSessions(ctx, user)
 }

@@ -222,6 +222,17 @@ func (s *Store) dropLink(key string) {
 	}
 }
 
+// UnlinkUser implements [core.UserIndex].
+func (s *Store) UnlinkUser(_ context.Context, key string) error {
+	if err := checkKey("unlink user", key); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropLink(key)
+	return nil
+}
+
 // DeleteUserSessions implements [core.UserIndex].
 func (s *Store) DeleteUserSessions(_ context.Context, user string) (int64, error) {
 	now := s.now()

@@ -10,7 +10,7 @@ import (
 // last bucket holds everything slower.
 var Bounds = [...]time.Duration{100 * time.Microsecond, time.Millisecond, 10 * time.Millisecond, 100 * time.Millisecond, time.Second}
 
-var ops = [...]Op{Load, Create, Update, Delete, Clear}
+var ops = [...]Op{Load, Create, Update, Delete, Clear, LinkUser, UnlinkUser, DeleteUserSessions, Ping}
 
 type opCounters struct {
 	calls, errors, misses, nanos, bytes atomic.Int64

@@ -7,6 +7,7 @@ package observe
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -23,6 +24,11 @@ const (
 	Update Op = "update"
 	Delete Op = "delete"
 	Clear  Op = "clear_expired"
+	// The user index (core.UserIndex) and health check (core.Pinger).
+	LinkUser           Op = "link_user"
+	UnlinkUser         Op = "unlink_user"
+	DeleteUserSessions Op = "delete_user_sessions"
+	Ping               Op = "ping"
 )
 
 // Event describes one store call.
@@ -49,7 +55,9 @@ type HookFunc func(ctx context.Context, e Event)
 // StoreEvent calls f.
 func (f HookFunc) StoreEvent(ctx context.Context, e Event) { f(ctx, e) }
 
-// Store wraps a core.Store and reports each call to a Hook.
+// Store wraps a core.Store and reports each call to a Hook. It offers every
+// optional capability of the wrapped store (see [core.Supports]), and no
+// other.
 type Store struct {
 	inner core.Store
 	hook  Hook
@@ -96,16 +104,98 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return err
 }
 
-// ClearExpired implements core.ExpiredClearer when the wrapped store does.
+// Supports implements [core.CapabilityReporter]: the wrapper offers what the
+// wrapped store offers.
+func (s *Store) Supports(c core.Capability) bool { return core.Supports(s.inner, c) }
+
+func (s *Store) unsupported(c core.Capability) error {
+	return fmt.Errorf("observe: %T does not offer %v: %w", s.inner, c, core.ErrUnsupported)
+}
+
+// report sends one event for a call that began at start.
+func (s *Store) report(ctx context.Context, op Op, start time.Time, bytes int, err error) {
+	s.hook.StoreEvent(ctx, Event{Op: op, Duration: s.now().Sub(start), Bytes: bytes, Err: err})
+}
+
+// ClearExpired implements [core.ExpiredClearer] through the wrapped store.
 func (s *Store) ClearExpired(ctx context.Context) (int64, error) {
-	c, ok := s.inner.(core.ExpiredClearer)
-	if !ok {
-		return 0, errors.New("observe: the wrapped store cannot clear expired sessions")
+	if !s.Supports(core.CapClearExpired) {
+		return 0, s.unsupported(core.CapClearExpired)
 	}
 	start := s.now()
-	n, err := c.ClearExpired(ctx)
-	s.hook.StoreEvent(ctx, Event{Op: Clear, Duration: s.now().Sub(start), Err: err})
+	n, err := s.inner.(core.ExpiredClearer).ClearExpired(ctx)
+	s.report(ctx, Clear, start, 0, err)
 	return n, err
+}
+
+// LoadVersion implements [core.VersionedStore], reported as a [Load].
+func (s *Store) LoadVersion(ctx context.Context, key string) (core.Record, uint64, error) {
+	if !s.Supports(core.CapVersioning) {
+		return core.Record{}, 0, s.unsupported(core.CapVersioning)
+	}
+	start := s.now()
+	rec, v, err := s.inner.(core.VersionedStore).LoadVersion(ctx, key)
+	e := Event{Op: Load, Duration: s.now().Sub(start), Bytes: len(rec.Data), Err: err}
+	if errors.Is(err, core.ErrNotFound) {
+		e.Err, e.Miss = nil, true
+	}
+	s.hook.StoreEvent(ctx, e)
+	return rec, v, err
+}
+
+// SaveVersion implements [core.VersionedStore], reported as an [Update].
+func (s *Store) SaveVersion(ctx context.Context, rec core.Record, version uint64) error {
+	if !s.Supports(core.CapVersioning) {
+		return s.unsupported(core.CapVersioning)
+	}
+	start := s.now()
+	err := s.inner.(core.VersionedStore).SaveVersion(ctx, rec, version)
+	s.report(ctx, Update, start, len(rec.Data), err)
+	return err
+}
+
+// LinkUser implements [core.UserIndex] through the wrapped store.
+func (s *Store) LinkUser(ctx context.Context, user, key string, expiry time.Time) error {
+	if !s.Supports(core.CapUserIndex) {
+		return s.unsupported(core.CapUserIndex)
+	}
+	start := s.now()
+	err := s.inner.(core.UserIndex).LinkUser(ctx, user, key, expiry)
+	s.report(ctx, LinkUser, start, 0, err)
+	return err
+}
+
+// UnlinkUser implements [core.UserIndex] through the wrapped store.
+func (s *Store) UnlinkUser(ctx context.Context, key string) error {
+	if !s.Supports(core.CapUserIndex) {
+		return s.unsupported(core.CapUserIndex)
+	}
+	start := s.now()
+	err := s.inner.(core.UserIndex).UnlinkUser(ctx, key)
+	s.report(ctx, UnlinkUser, start, 0, err)
+	return err
+}
+
+// DeleteUserSessions implements [core.UserIndex] through the wrapped store.
+func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, error) {
+	if !s.Supports(core.CapUserIndex) {
+		return 0, s.unsupported(core.CapUserIndex)
+	}
+	start := s.now()
+	n, err := s.inner.(core.UserIndex).DeleteUserSessions(ctx, user)
+	s.report(ctx, DeleteUserSessions, start, 0, err)
+	return n, err
+}
+
+// Ping implements [core.Pinger] through the wrapped store.
+func (s *Store) Ping(ctx context.Context) error {
+	if !s.Supports(core.CapPing) {
+		return s.unsupported(core.CapPing)
+	}
+	start := s.now()
+	err := s.inner.(core.Pinger).Ping(ctx)
+	s.report(ctx, Ping, start, 0, err)
+	return err
 }
 
 // SlogHook logs every event at level, with errors at slog.LevelError.
