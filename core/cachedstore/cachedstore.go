@@ -9,24 +9,44 @@
 // database is the source of truth: create conflicts ([core.ErrKeyExists])
 // and updates of deleted sessions ([core.ErrSessionDeleted]) come from it.
 //
-// # Cache outages
+// # Capabilities
 //
-// A failing cache never fails a request: reads and writes go on through the
-// database. The first failure is logged through log/slog, then the store
-// keeps quiet and leaves the cache alone for a retry interval; the first
-// cache call that works again logs the recovery. Nothing written while
-// the cache was failing is served stale afterwards: when a session changed
-// in the database and its cache copy could not be updated, the store
-// deletes the copy, and if that fails too it remembers the key as dirty.
-// A dirty key is never read from the cache; its copy is deleted as soon as
-// the cache answers again (on its next read, on its next write, or a few
-// at a time while other requests go through). The dirty set is bounded
-// ([WithMaxDirty]); if an outage overflows it, the store stops reading
-// from the cache altogether until every copy it ever wrote has expired,
-// and logs that at error level.
+// The store offers what the database offers (see [core.Supports]):
+// versioning for core.Config.Optimistic (the cache copy carries the
+// database version, and a conflict drops it so the reload reads the
+// database), the user index for log out everywhere, clearing expired
+// records, and Ping (of both).
 //
-// These guarantees hold within one process. Several processes sharing a
-// cache each know only their own dirty keys.
+// # Cache outages and the generation
+//
+// A failing cache never fails a read: it goes to the database. The first
+// failure is logged through log/slog, then the store leaves the cache alone
+// for a retry interval; the first cache call that works again logs the
+// recovery.
+//
+// Nothing the database changed while the cache could not be told is served
+// stale afterwards, by this process, by a process started later, or by
+// another process sharing the cache. Every cache entry is stamped with the
+// cache generation, a random number kept in the database as a record under
+// [GenerationKey]; entries of another generation are ignored (and
+// replaced). Whenever a cache write or delete fails, or is skipped during
+// an outage, after the database changed, the store draws a new generation
+// and writes it to the database before the write is acknowledged: every
+// entry cached before is then dead. Log out everywhere
+// (DeleteUserSessions) does the same, since the cache does not know which
+// entries belong to a user.
+//
+// The staleness window: this process and any process started afterwards
+// stop serving an old entry at once; another running process reads the
+// generation again at least every refresh interval
+// ([DefaultGenerationRefresh], [WithGenerationRefresh]) and may serve an old
+// entry for at most that long. A process that cannot read the generation
+// reads from the database only. When a new generation cannot be written,
+// the write returns an error (it did reach the database) and this process
+// reads from the database only until one can.
+//
+// The price of a failure is a cold cache: each session is read from the
+// database once more afterwards.
 //
 // # Concurrent requests
 //
@@ -51,8 +71,8 @@ import (
 
 // Defaults used by [New].
 const (
-	DefaultRetryInterval = time.Second
-	DefaultMaxDirty      = 100_000
+	DefaultRetryInterval     = time.Second
+	DefaultGenerationRefresh = 5 * time.Second
 )
 
 // Store is a cache in front of a database. It is safe for concurrent use.
@@ -61,26 +81,32 @@ type Store struct {
 	log       *slog.Logger
 	now       func() time.Time
 	retry     time.Duration
-	maxDirty  int
+	refresh   time.Duration
 
-	// gens counts writes per key stripe; a refill is dropped when the
+	// stripes counts writes per key stripe; a refill is dropped when the
 	// count moved while the database was being read.
-	gens [256]atomic.Uint64
+	stripes [256]atomic.Uint64
 
-	// trouble is false while the cache is healthy and no key is dirty: the
-	// fast path then takes no lock.
-	trouble atomic.Bool
+	gen generation
 
-	mu        sync.Mutex
-	down      bool      // in a failure burst
-	downSince time.Time // when the burst began
-	failures  int       // failed cache calls in this burst
-	retryAt   time.Time // before this, the cache is left alone
-	dirty     map[string]struct{}
-	bypass    time.Time // reads skip the cache until then (dirty overflow)
-
-	maxExpiry atomic.Int64 // latest expiry ever sent to the cache, Unix ns
+	// trouble is false while the cache is healthy: the fast path then
+	// takes no lock.
+	trouble    atomic.Bool
+	mu         sync.Mutex
+	down       bool      // in a failure burst
+	downSince  time.Time // when the burst began
+	failures   int       // failed cache calls in this burst
+	retryAt    time.Time // before this, the cache is left alone
+	writesFail bool      // a write failed in this burst
 }
+
+var (
+	_ core.VersionedStore     = (*Store)(nil)
+	_ core.UserIndex          = (*Store)(nil)
+	_ core.ExpiredClearer     = (*Store)(nil)
+	_ core.Pinger             = (*Store)(nil)
+	_ core.CapabilityReporter = (*Store)(nil)
+)
 
 // Option configures a [Store].
 type Option func(*Store)
@@ -94,16 +120,19 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 // Zero means every request tries the cache.
 func WithRetryInterval(d time.Duration) Option { return func(s *Store) { s.retry = d } }
 
-// WithMaxDirty bounds how many keys the store remembers as possibly stale
-// in the cache (default [DefaultMaxDirty]); see the package comment.
-func WithMaxDirty(n int) Option { return func(s *Store) { s.maxDirty = n } }
+// WithGenerationRefresh sets how often the store reads the cache generation
+// from the database (default [DefaultGenerationRefresh]): the longest time
+// this process may serve a cache entry that another process made stale.
+// It must be positive.
+func WithGenerationRefresh(d time.Duration) Option { return func(s *Store) { s.refresh = d } }
 
 // WithClock makes the store read the time from now instead of time.Now.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
 // New returns a store that reads cache before db. It returns an error
 // wrapping [core.ErrInvalidConfig] when a store is nil, the two are the
-// same value, or an option is out of range.
+// same value, or an option is out of range. It does not call either store:
+// the generation is read on first use.
 func New(cache, db core.Store, opts ...Option) (*Store, error) {
 	if cache == nil || db == nil {
 		return nil, fmt.Errorf("cachedstore: nil cache or database store: %w", core.ErrInvalidConfig)
@@ -113,8 +142,7 @@ func New(cache, db core.Store, opts ...Option) (*Store, error) {
 	}
 	s := &Store{
 		cache: cache, db: db, log: slog.Default(), now: time.Now,
-		retry: DefaultRetryInterval, maxDirty: DefaultMaxDirty,
-		dirty: make(map[string]struct{}),
+		retry: DefaultRetryInterval, refresh: DefaultGenerationRefresh,
 	}
 	for _, o := range opts {
 		o(s)
@@ -124,104 +152,177 @@ func New(cache, db core.Store, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("cachedstore: nil logger or clock: %w", core.ErrInvalidConfig)
 	case s.retry < 0:
 		return nil, fmt.Errorf("cachedstore: negative retry interval %v: %w", s.retry, core.ErrInvalidConfig)
-	case s.maxDirty < 1:
-		return nil, fmt.Errorf("cachedstore: max dirty keys %d, want at least 1: %w", s.maxDirty, core.ErrInvalidConfig)
+	case s.refresh <= 0:
+		return nil, fmt.Errorf("cachedstore: generation refresh %v, want a positive interval: %w", s.refresh, core.ErrInvalidConfig)
 	}
 	return s, nil
 }
 
 func checkKey(op, key string) error {
-	if !core.ValidKey(key) {
+	if !core.ValidKey(key) || key == GenerationKey {
 		return fmt.Errorf("cachedstore: %s %.50q: %w", op, key, core.ErrInvalidKey)
 	}
 	return nil
 }
 
 // Load implements [core.Store]. It returns the cached record when there is
-// one, else the database's (refilling the cache). Errors other than
-// not-found come from the database; cache errors are logged, not returned.
+// a current one, else the database's (refilling the cache). Errors other
+// than not-found come from the database; cache errors are logged, not
+// returned.
 func (s *Store) Load(ctx context.Context, key string) (core.Record, error) {
-	if err := checkKey("load", key); err != nil {
-		return core.Record{}, err
+	if key == GenerationKey {
+		return core.Record{}, fmt.Errorf("cachedstore: load: %w", core.ErrNotFound)
 	}
-	switch s.readPlan(key) {
-	case skipCache:
-		return s.loadDB(ctx, key, false)
-	case cleanFirst:
-		if err := s.cache.Delete(ctx, key); err != nil {
-			if ctx.Err() == nil {
-				s.failed("delete", err)
-			}
-			return s.loadDB(ctx, key, false)
-		}
-		s.succeeded()
-		s.clean(key)
-		return s.loadDB(ctx, key, true) // the copy is gone: a sure miss
-	}
-	rec, err := s.cache.Load(ctx, key)
-	switch {
-	case err == nil:
-		s.succeeded()
-		s.drainOne(ctx)
-		return rec, nil
-	case errors.Is(err, core.ErrNotFound):
-		s.succeeded()
-	case errors.Is(err, core.ErrTampered):
-		s.succeeded()
-		s.log.Warn("cachedstore: dropping a corrupt cache entry", "err", err)
-		s.invalidate(ctx, key)
-	case ctx.Err() != nil:
-		return core.Record{}, fmt.Errorf("cachedstore: load: %w", ctx.Err())
-	default:
-		s.failed("load", err)
-		return s.loadDB(ctx, key, false)
-	}
-	return s.loadDB(ctx, key, true)
+	rec, _, err := s.load(ctx, "load", key, false)
+	return rec, err
 }
 
-// loadDB reads the database and, if refill, adds the record to the cache
-// unless a write of its stripe began meanwhile.
-func (s *Store) loadDB(ctx context.Context, key string, refill bool) (core.Record, error) {
-	gen := s.gen(key).Load()
-	rec, err := s.db.Load(ctx, key)
-	if err != nil {
-		return core.Record{}, fmt.Errorf("cachedstore: load from database: %w", err)
+// LoadVersion implements [core.VersionedStore] when the database does: the
+// cached copy serves it when it carries the database's version.
+func (s *Store) LoadVersion(ctx context.Context, key string) (core.Record, uint64, error) {
+	if !s.Supports(core.CapVersioning) {
+		return core.Record{}, 0, s.unsupported(core.CapVersioning)
 	}
-	if refill && s.gen(key).Load() == gen && s.readPlan(key) == useCache {
-		s.noteExpiry(rec.Expiry)
-		err := s.cache.Save(ctx, rec, core.Create)
+	if key == GenerationKey {
+		return core.Record{}, 0, fmt.Errorf("cachedstore: load: %w", core.ErrNotFound)
+	}
+	return s.load(ctx, "load", key, true)
+}
+
+// load reads key from the cache when it holds a current entry (with a
+// known version, if versioned), else from the database.
+func (s *Store) load(ctx context.Context, op, key string, versioned bool) (core.Record, uint64, error) {
+	if err := checkKey(op, key); err != nil {
+		return core.Record{}, 0, err
+	}
+	gen, ok := s.generation(ctx)
+	if !ok || s.leaveAlone() {
+		return s.loadDB(ctx, key, versioned, 0)
+	}
+	cached, err := s.cache.Load(ctx, key)
+	switch {
+	case err == nil:
+		s.succeeded(false)
+		e, ok := decodeEntry(cached.Data)
+		switch {
+		case ok && e.gen == gen && (!versioned || e.version != 0):
+			cached.Data = e.data
+			return cached, e.version, nil
+		case ok && e.gen == gen: // current, but of unknown version: leave it
+			return s.loadDB(ctx, key, versioned, 0)
+		}
+		// Another generation (or not ours): replace it.
+		if !s.dropEntry(ctx, key) {
+			return s.loadDB(ctx, key, versioned, 0)
+		}
+	case errors.Is(err, core.ErrNotFound):
+		s.succeeded(false)
+	case errors.Is(err, core.ErrTampered):
+		s.succeeded(false)
+		s.log.Warn("cachedstore: dropping a corrupt cache entry", "err", err)
+		if !s.dropEntry(ctx, key) {
+			return s.loadDB(ctx, key, versioned, 0)
+		}
+	case ctx.Err() != nil:
+		return core.Record{}, 0, fmt.Errorf("cachedstore: load: %w", ctx.Err())
+	default:
+		s.failed("load", err)
+		return s.loadDB(ctx, key, versioned, 0)
+	}
+	return s.loadDB(ctx, key, versioned, gen)
+}
+
+// dropEntry deletes a cache entry that must not be served, and reports
+// whether it is gone.
+func (s *Store) dropEntry(ctx context.Context, key string) bool {
+	if err := s.cache.Delete(context.WithoutCancel(ctx), key); err != nil {
+		s.failed("delete", err)
+		return false // of another generation: harmless where it is
+	}
+	s.succeeded(true)
+	return true
+}
+
+// loadDB reads the database and, when gen is not zero, adds the record to
+// the cache stamped with gen, unless a write of its stripe began meanwhile.
+func (s *Store) loadDB(ctx context.Context, key string, versioned bool, gen uint64) (core.Record, uint64, error) {
+	stripe := s.stripe(key).Load()
+	var rec core.Record
+	var version uint64
+	var err error
+	if versioned {
+		rec, version, err = s.db.(core.VersionedStore).LoadVersion(ctx, key)
+	} else {
+		rec, err = s.db.Load(ctx, key)
+	}
+	if err != nil {
+		return core.Record{}, 0, fmt.Errorf("cachedstore: load from database: %w", err)
+	}
+	if gen != 0 && s.stripe(key).Load() == stripe && !s.leaveAlone() {
+		entry := core.Record{Key: key, Data: encodeEntry(gen, version, rec.Data), Expiry: rec.Expiry}
+		err := s.cache.Save(ctx, entry, core.Create)
 		switch {
 		case err == nil, errors.Is(err, core.ErrKeyExists):
-			s.succeeded()
+			s.succeeded(true)
 		case errors.Is(err, core.ErrTooLarge):
-			s.succeeded()
+			s.succeeded(true)
 			s.log.Debug("cachedstore: record too large for the cache", "err", err)
-		case ctx.Err() == nil:
+		default:
+			// A refill that timed out may still land later, when the
+			// database may have moved on: end this generation.
 			s.failed("refill", err)
+			if err := s.bump(ctx); err != nil {
+				s.log.Error("cachedstore: cannot renew the cache generation; reading from the database only", "err", err)
+			}
 		}
 	}
-	return rec, nil
+	return rec, version, nil
 }
 
 // Save implements [core.Store]: the database first, then the cache. Any
-// error returned comes from the database; when the database fails with
-// anything but [core.ErrKeyExists] the cached copy is dropped too, in case
-// the write took effect.
+// error returned comes from the database, or from renewing the generation
+// after the cache could not be updated (the database then holds rec).
+// When the database fails with anything but [core.ErrKeyExists] the cached
+// copy is dropped too, in case the write took effect.
 func (s *Store) Save(ctx context.Context, rec core.Record, mode core.SaveMode) error {
 	if err := checkKey("save", rec.Key); err != nil {
 		return err
 	}
-	g := s.gen(rec.Key)
+	g := s.stripe(rec.Key)
 	g.Add(1)
 	defer g.Add(1)
 	if err := s.db.Save(ctx, rec, mode); err != nil {
 		if !errors.Is(err, core.ErrKeyExists) {
-			s.invalidate(ctx, rec.Key)
+			_ = s.invalidate(ctx, rec.Key) // the database's error says more
 		}
 		return fmt.Errorf("cachedstore: save to database: %w", err)
 	}
-	s.writeCache(context.WithoutCancel(ctx), rec, mode)
-	return nil
+	var version uint64
+	if mode == core.Create && s.Supports(core.CapVersioning) {
+		version = 1 // versioned stores count from 1
+	}
+	return s.writeCache(ctx, rec, mode, version)
+}
+
+// SaveVersion implements [core.VersionedStore] when the database does. The
+// cache copy gets the next version the manager expects (version+1); if the
+// database numbers differently, the next save conflicts once, drops the
+// copy and reloads from the database.
+func (s *Store) SaveVersion(ctx context.Context, rec core.Record, version uint64) error {
+	if !s.Supports(core.CapVersioning) {
+		return s.unsupported(core.CapVersioning)
+	}
+	if err := checkKey("save", rec.Key); err != nil {
+		return err
+	}
+	g := s.stripe(rec.Key)
+	g.Add(1)
+	defer g.Add(1)
+	if err := s.db.(core.VersionedStore).SaveVersion(ctx, rec, version); err != nil {
+		_ = s.invalidate(ctx, rec.Key) // a conflict's reload must read the database
+		return fmt.Errorf("cachedstore: save to database: %w", err)
+	}
+	return s.writeCache(ctx, rec, core.Update, version+1)
 }
 
 // Delete implements [core.Store]: the database first, then the cache. The
@@ -230,57 +331,43 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := checkKey("delete", key); err != nil {
 		return err
 	}
-	g := s.gen(key)
+	g := s.stripe(key)
 	g.Add(1)
 	defer g.Add(1)
 	err := s.db.Delete(ctx, key)
-	s.invalidate(ctx, key)
+	if ierr := s.invalidate(ctx, key); err == nil {
+		err = ierr
+	}
 	if err != nil {
-		return fmt.Errorf("cachedstore: delete from database: %w", err)
+		return fmt.Errorf("cachedstore: delete: %w", err)
 	}
 	return nil
 }
 
-// ClearExpired implements [core.ExpiredClearer] by clearing the database;
-// the cache's copies expire by themselves. It returns an error wrapping
-// errors.ErrUnsupported when the database store cannot clear.
-func (s *Store) ClearExpired(ctx context.Context) (int64, error) {
-	c, ok := s.db.(core.ExpiredClearer)
-	if !ok {
-		return 0, fmt.Errorf("cachedstore: database store %T cannot clear expired records: %w", s.db, errors.ErrUnsupported)
-	}
-	n, err := c.ClearExpired(ctx)
-	if err != nil {
-		return n, fmt.Errorf("cachedstore: clear expired: %w", err)
-	}
-	return n, nil
-}
-
 // writeCache brings the cache in line with a record just written to the
-// database: store it, or failing that delete the stale copy, or failing
-// that mark the key dirty.
-func (s *Store) writeCache(ctx context.Context, rec core.Record, mode core.SaveMode) {
+// database: store it stamped with the generation, or failing that delete
+// the stale copy, or failing that end the generation.
+func (s *Store) writeCache(ctx context.Context, rec core.Record, mode core.SaveMode, version uint64) error {
+	ctx = context.WithoutCancel(ctx)
 	if !rec.Expiry.After(s.now()) {
-		s.invalidate(ctx, rec.Key) // an expired record must not stay cached
-		return
+		return s.invalidate(ctx, rec.Key) // an expired record must not stay cached
 	}
-	if s.leaveAlone() {
-		s.markDirty(rec.Key)
-		return
+	gen, ok := s.generation(ctx)
+	if !ok || s.leaveAlone() {
+		return s.invalidate(ctx, rec.Key)
 	}
-	s.noteExpiry(rec.Expiry)
+	rec.Data = encodeEntry(gen, version, rec.Data)
 	err := s.upsert(ctx, rec, mode)
 	switch {
 	case err == nil:
-		s.succeeded()
-		s.clean(rec.Key)
-		return
+		s.succeeded(true)
+		return nil
 	case errors.Is(err, core.ErrTooLarge):
 		s.log.Debug("cachedstore: record too large for the cache", "err", err)
 	default:
 		s.failed("save", err)
 	}
-	s.deleteOrMark(ctx, rec.Key)
+	return s.invalidate(ctx, rec.Key)
 }
 
 // upsert stores rec in the cache whether or not a copy is there, through
@@ -303,33 +390,32 @@ func (s *Store) upsert(ctx context.Context, rec core.Record, mode core.SaveMode)
 	return fmt.Errorf("cachedstore: cache copy kept changing under concurrent writes: %w", err)
 }
 
-// invalidate drops the cached copy of key (or marks it dirty). It runs
-// even when ctx is done: the database may have changed.
-func (s *Store) invalidate(ctx context.Context, key string) {
+// invalidate drops the cached copy of key after the database changed; when
+// the cache cannot be told (it fails, or is being left alone) it ends the
+// generation instead. It runs even when ctx is done, and returns an error
+// only when neither worked.
+func (s *Store) invalidate(ctx context.Context, key string) error {
 	ctx = context.WithoutCancel(ctx)
-	if s.leaveAlone() {
-		s.markDirty(key)
-		return
-	}
-	s.deleteOrMark(ctx, key)
-}
-
-func (s *Store) deleteOrMark(ctx context.Context, key string) {
-	if err := s.cache.Delete(ctx, key); err != nil {
+	if !s.leaveAlone() {
+		err := s.cache.Delete(ctx, key)
+		if err == nil {
+			s.succeeded(true)
+			return nil
+		}
 		s.failed("delete", err)
-		s.markDirty(key)
-		return
 	}
-	s.succeeded()
-	s.clean(key)
+	if err := s.bump(ctx); err != nil {
+		return fmt.Errorf("cachedstore: the cache may hold a stale copy: %w", err)
+	}
+	return nil
 }
 
-// gen returns the write counter of key's stripe (FNV-1a).
-func (s *Store) gen(key string) *atomic.Uint64 {
+// stripe returns the write counter of key's stripe (FNV-1a).
+func (s *Store) stripe(key string) *atomic.Uint64 {
 	h := uint32(2166136261)
 	for i := 0; i < len(key); i++ {
 		h ^= uint32(key[i])
 		h *= 16777619
 	}
-	return &s.gens[h%uint32(len(s.gens))]
+	return &s.stripes[h%uint32(len(s.stripes))]
 }

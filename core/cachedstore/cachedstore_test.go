@@ -49,6 +49,19 @@ func wantData(t *testing.T, st core.Store, key, want string) {
 	}
 }
 
+// wantCached checks the session data inside the cache's entry for key.
+func wantCached(t *testing.T, cache core.Store, key, want string) {
+	t.Helper()
+	rec, err := cache.Load(ctx(t), key)
+	if err != nil {
+		t.Fatalf("cache Load: %v (want %s)", err, want)
+	}
+	data, ok := cachedstore.EntryData(rec.Data)
+	if !ok || string(data) != want {
+		t.Fatalf("cache holds %q, want an entry of %s", rec.Data, want)
+	}
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) core.Store {
 		return mustNew(t, memstore.New(0), memstore.New(0))
@@ -97,10 +110,11 @@ func TestReadsHitCacheFirst(t *testing.T) {
 	if err := st.Save(ctx(t), rec, core.Create); err != nil {
 		t.Fatal(err)
 	}
+	before := db.loads.Load() // the generation was read
 	for i := 0; i < 3; i++ {
 		wantData(t, st, rec.Key, `{"n":1}`)
 	}
-	if n := db.loads.Load(); n != 0 {
+	if n := db.loads.Load() - before; n != 0 {
 		t.Fatalf("%d database loads with the record cached, want 0", n)
 	}
 	// Drop the copy: one database load refills it, with the record's expiry.
@@ -109,7 +123,7 @@ func TestReadsHitCacheFirst(t *testing.T) {
 	}
 	wantData(t, st, rec.Key, `{"n":1}`)
 	wantData(t, st, rec.Key, `{"n":1}`)
-	if n := db.loads.Load(); n != 1 {
+	if n := db.loads.Load() - before; n != 1 {
 		t.Fatalf("%d database loads after the copy was dropped, want 1", n)
 	}
 	cached, err := cacheInner.Load(ctx(t), rec.Key)
@@ -130,7 +144,7 @@ func TestWritesReachBoth(t *testing.T) {
 		if err := st.Save(ctx(t), core.Record{Key: key, Data: []byte(data), Expiry: time.Now().Add(time.Hour)}, mode); err != nil {
 			t.Fatal(err)
 		}
-		wantData(t, cache, key, data)
+		wantCached(t, cache, key, data)
 		wantData(t, db, key, data)
 	}
 	if err := st.Delete(ctx(t), key); err != nil {
@@ -190,7 +204,7 @@ func TestNoStaleAfterFailedWrite(t *testing.T) {
 			if err := st.Save(ctx(t), core.Record{Key: key, Data: []byte(`{"v":2}`), Expiry: time.Now().Add(time.Hour)}, core.Update); err != nil {
 				t.Fatalf("Update with the cache failing: %v", err)
 			}
-			wantData(t, cache.Store, key, `{"v":1}`) // the stale copy is really there
+			wantCached(t, cache.Store, key, `{"v":1}`) // the stale copy is really there
 			wantData(t, st, key, `{"v":2}`)
 			time.Sleep(2 * retry) // past the retry interval: the cache is tried again, still failing
 			wantData(t, st, key, `{"v":2}`)
@@ -204,7 +218,7 @@ func TestNoStaleAfterFailedWrite(t *testing.T) {
 			if db.loads.Load() != loads {
 				t.Fatal("after recovery reads still go to the database")
 			}
-			wantData(t, cache.Store, key, `{"v":2}`)
+			wantCached(t, cache.Store, key, `{"v":2}`)
 			if n := logs.count("cache failing"); n != 1 {
 				t.Errorf("%d failure reports for one burst, want 1", n)
 			}
@@ -294,34 +308,51 @@ func TestRetryIntervalSkipsCache(t *testing.T) {
 	}
 }
 
-// TestDirtyOverflow: more stale keys than the bound makes reads bypass the
-// cache instead of forgetting a stale copy.
-func TestDirtyOverflow(t *testing.T) {
-	log, logs := newLogger(t)
+// TestOutageRenewsGenerationOnce: writes while the cache fails each need a
+// new generation before they are acknowledged, but concurrent ones share
+// it; afterwards every write is served fresh.
+func TestOutageRenewsGeneration(t *testing.T) {
+	log, _ := newLogger(t)
 	cache := &faulty{Store: memstore.New(0)}
-	st := mustNew(t, cache, memstore.New(0), cachedstore.WithLogger(log), cachedstore.WithRetryInterval(0), cachedstore.WithMaxDirty(2))
+	db := &faulty{Store: memstore.New(0)}
+	st := mustNew(t, cache, db, cachedstore.WithLogger(log), cachedstore.WithRetryInterval(time.Hour))
 	var keys []string
 	for i := 0; i < 4; i++ {
 		keys = append(keys, mustSaved(t, st))
 	}
+	genOf := func() string {
+		rec, err := db.Store.Load(ctx(t), cachedstore.GenerationKey)
+		if err != nil {
+			t.Fatalf("no generation record in the database: %v", err)
+		}
+		return string(rec.Data)
+	}
+	first := genOf()
+	saves := db.saves.Load()
 	cache.failSave.Store(true)
 	cache.failDelete.Store(true)
+	var wg sync.WaitGroup
 	for _, k := range keys {
-		if err := st.Save(ctx(t), core.Record{Key: k, Data: []byte(`{"new":1}`), Expiry: time.Now().Add(time.Hour)}, core.Update); err != nil {
-			t.Fatal(err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := st.Save(context.Background(), core.Record{Key: k, Data: []byte(`{"new":1}`), Expiry: time.Now().Add(time.Hour)}, core.Update); err != nil {
+				t.Error(err)
+			}
+		}()
 	}
-	if logs.count("too many sessions") == 0 {
-		t.Fatal("dirty overflow not reported")
+	wg.Wait()
+	if genOf() == first {
+		t.Fatal("the generation did not change while cache writes failed")
+	}
+	// 4 session writes; at most one generation write each.
+	if n := db.saves.Load() - saves; n < 5 || n > 8 {
+		t.Fatalf("%d database writes for 4 session writes in an outage, want 5..8", n)
 	}
 	cache.failSave.Store(false)
 	cache.failDelete.Store(false)
-	before := cache.loads.Load()
 	for _, k := range keys {
 		wantData(t, st, k, `{"new":1}`)
-	}
-	if n := cache.loads.Load() - before; n != 0 {
-		t.Fatalf("%d cache loads while bypassing, want 0", n)
 	}
 }
 
@@ -419,6 +450,16 @@ func TestInvalidKeysReachNeither(t *testing.T) {
 			t.Errorf("Delete(%q) = %v", key, err)
 		}
 	}
+	// The generation record is not a session either.
+	if _, err := st.Load(ctx(t), cachedstore.GenerationKey); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("Load(GenerationKey) = %v, want ErrNotFound", err)
+	}
+	if err := st.Save(ctx(t), core.Record{Key: cachedstore.GenerationKey, Expiry: time.Now().Add(time.Hour)}, core.Update); !errors.Is(err, core.ErrInvalidKey) {
+		t.Errorf("Save(GenerationKey) = %v, want ErrInvalidKey", err)
+	}
+	if err := st.Delete(ctx(t), cachedstore.GenerationKey); !errors.Is(err, core.ErrInvalidKey) {
+		t.Errorf("Delete(GenerationKey) = %v, want ErrInvalidKey", err)
+	}
 	if n := cache.loads.Load() + cache.saves.Load() + cache.deletes.Load() + db.loads.Load() + db.saves.Load() + db.deletes.Load(); n != 0 {
 		t.Fatalf("%d calls with invalid keys reached the stores", n)
 	}
@@ -433,8 +474,8 @@ func TestConfig(t *testing.T) {
 		"retry": func() (*cachedstore.Store, error) {
 			return cachedstore.New(memstore.New(0), m, cachedstore.WithRetryInterval(-1))
 		},
-		"dirty": func() (*cachedstore.Store, error) {
-			return cachedstore.New(memstore.New(0), m, cachedstore.WithMaxDirty(0))
+		"refresh": func() (*cachedstore.Store, error) {
+			return cachedstore.New(memstore.New(0), m, cachedstore.WithGenerationRefresh(0))
 		},
 		"nil logger": func() (*cachedstore.Store, error) {
 			return cachedstore.New(memstore.New(0), m, cachedstore.WithLogger(nil))

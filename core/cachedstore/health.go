@@ -1,38 +1,5 @@
 package cachedstore
 
-import (
-	"context"
-	"math"
-	"time"
-)
-
-// plan says how a read may use the cache.
-type plan uint8
-
-const (
-	useCache   plan = iota // read it, refill it on a miss
-	cleanFirst             // the key is dirty: delete its copy, then as useCache
-	skipCache              // read the database only
-)
-
-// readPlan decides how a read of key may use the cache.
-func (s *Store) readPlan(key string) plan {
-	if !s.trouble.Load() {
-		return useCache
-	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.updateTroubleLocked(now)
-	switch _, dirty := s.dirty[key]; {
-	case s.bypass.After(now), s.down && now.Before(s.retryAt):
-		return skipCache
-	case dirty:
-		return cleanFirst
-	}
-	return useCache
-}
-
 // leaveAlone reports whether the cache failed recently enough that it
 // should not be called now.
 func (s *Store) leaveAlone() bool {
@@ -45,12 +12,8 @@ func (s *Store) leaveAlone() bool {
 	return s.down && now.Before(s.retryAt)
 }
 
-// updateTroubleLocked recomputes the fast-path flag.
-func (s *Store) updateTroubleLocked(now time.Time) {
-	s.trouble.Store(s.down || len(s.dirty) > 0 || s.bypass.After(now))
-}
-
 // failed records a failed cache call; the first of a burst is logged.
+// Loads are reads; every other op is a write.
 func (s *Store) failed(op string, err error) {
 	now := s.now()
 	s.mu.Lock()
@@ -61,98 +24,29 @@ func (s *Store) failed(op string, err error) {
 			"op", op, "err", err, "retry_interval", s.retry)
 	}
 	s.failures++
+	s.writesFail = s.writesFail || op != "load"
 	s.retryAt = now.Add(s.retry)
 	s.trouble.Store(true)
 }
 
 // succeeded records a cache call that worked; the end of a burst is logged.
-func (s *Store) succeeded() {
+// A read that works does not end a burst in which writes failed (a cache
+// can answer reads and refuse writes).
+func (s *Store) succeeded(write bool) {
 	if !s.trouble.Load() {
 		return
 	}
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.writesFail && !write {
+		return
+	}
+	s.writesFail = false
 	if s.down {
 		s.down = false
 		s.log.Info("cachedstore: cache answers again",
-			"down_for", now.Sub(s.downSince), "failed_calls", s.failures, "dirty_keys", len(s.dirty))
+			"down_for", now.Sub(s.downSince), "failed_calls", s.failures)
 	}
-	s.updateTroubleLocked(now)
-}
-
-// markDirty remembers that the cache may hold a stale copy of key. When the
-// set is full, reads stop using the cache until every copy ever written
-// has expired, and the set is emptied.
-func (s *Store) markDirty(key string) {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.updateTroubleLocked(now)
-	if _, ok := s.dirty[key]; ok {
-		return
-	}
-	if len(s.dirty) < s.maxDirty {
-		s.dirty[key] = struct{}{}
-		return
-	}
-	until := time.Unix(0, s.maxExpiry.Load())
-	if until.After(s.bypass) {
-		s.bypass = until
-	}
-	s.log.Error("cachedstore: too many sessions could not be invalidated in the cache; reading from the database only",
-		"dirty_keys", len(s.dirty)+1, "until", s.bypass)
-	clear(s.dirty)
-}
-
-// clean forgets that key's cached copy may be stale.
-func (s *Store) clean(key string) {
-	if !s.trouble.Load() {
-		return
-	}
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.dirty, key)
-	s.updateTroubleLocked(now)
-}
-
-// drainOne deletes the cached copy of one dirty key, so that dirty keys
-// nobody reads still leave the set once the cache is back.
-func (s *Store) drainOne(ctx context.Context) {
-	if !s.trouble.Load() {
-		return
-	}
-	s.mu.Lock()
-	key := ""
-	if !s.down {
-		for k := range s.dirty {
-			key = k
-			break
-		}
-	}
-	s.mu.Unlock()
-	if key == "" {
-		return
-	}
-	if err := s.cache.Delete(context.WithoutCancel(ctx), key); err != nil {
-		s.failed("delete", err)
-		return
-	}
-	s.clean(key)
-}
-
-// noteExpiry keeps the latest expiry sent to the cache: no copy this store
-// wrote outlives it.
-func (s *Store) noteExpiry(t time.Time) {
-	n := int64(math.MaxInt64)
-	if t.Before(time.Unix(0, math.MaxInt64)) {
-		n = t.UnixNano()
-	}
-	for {
-		old := s.maxExpiry.Load()
-		if n <= old || s.maxExpiry.CompareAndSwap(old, n) {
-			return
-		}
-	}
+	s.trouble.Store(false)
 }

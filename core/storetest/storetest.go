@@ -4,7 +4,10 @@
 // session in the cookie) from one of its tests. The suite checks the contract
 // documented on [core.Store]: not-found and expiry, create-only conflicts,
 // updates of deleted records, deletes, clearing expired records, key
-// validation, data isolation and concurrent use (run it under -race).
+// validation, data isolation and concurrent use (run it under -race), and
+// each optional capability the store reports through [core.Supports]:
+// versioning, the user index, clearing expired records and Ping. A wrapper
+// store passes only if it forwards every capability correctly.
 package storetest
 
 import (
@@ -62,6 +65,8 @@ func Run(t *testing.T, newStore NewStore, opts Options) {
 	t.Run("Isolation", s.isolation)
 	t.Run("Concurrent", s.concurrent)
 	t.Run("Versioned", s.versioned)
+	t.Run("UserIndex", s.userIndex)
+	t.Run("Ping", s.ping)
 }
 
 type suite struct {
@@ -279,10 +284,10 @@ func (s suite) zeroExpiry(t *testing.T) {
 
 func (s suite) clearExpired(t *testing.T) {
 	st := s.newStore(t)
-	c, ok := st.(core.ExpiredClearer)
-	if !ok {
-		t.Skip("store does not implement core.ExpiredClearer")
+	if !core.Supports(st, core.CapClearExpired) {
+		t.Skip("store does not support core.ExpiredClearer")
 	}
+	c := st.(core.ExpiredClearer)
 	var live []core.Record
 	for i := 0; i < 3; i++ {
 		rec := core.Record{Key: newKey(t), Data: []byte(fmt.Sprintf(`{"live":%d}`, i)), Expiry: hour()}

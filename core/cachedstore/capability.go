@@ -1,0 +1,96 @@
+package cachedstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloakroom/cloakroom/core"
+)
+
+// Supports implements [core.CapabilityReporter]: the store offers what the
+// database store offers, and Ping when either store can be pinged.
+func (s *Store) Supports(c core.Capability) bool {
+	if c == core.CapPing {
+		return core.Supports(s.db, c) || core.Supports(s.cache, c)
+	}
+	return core.Supports(s.db, c)
+}
+
+func (s *Store) unsupported(c core.Capability) error {
+	return fmt.Errorf("cachedstore: database store %T does not offer %v: %w", s.db, c, core.ErrUnsupported)
+}
+
+// ClearExpired implements [core.ExpiredClearer] by clearing the database;
+// the cache's copies expire by themselves.
+func (s *Store) ClearExpired(ctx context.Context) (int64, error) {
+	if !s.Supports(core.CapClearExpired) {
+		return 0, s.unsupported(core.CapClearExpired)
+	}
+	n, err := s.db.(core.ExpiredClearer).ClearExpired(ctx)
+	if err != nil {
+		return n, fmt.Errorf("cachedstore: clear expired: %w", err)
+	}
+	return n, nil
+}
+
+// LinkUser implements [core.UserIndex] through the database store.
+func (s *Store) LinkUser(ctx context.Context, user, key string, expiry time.Time) error {
+	if !s.Supports(core.CapUserIndex) {
+		return s.unsupported(core.CapUserIndex)
+	}
+	if err := checkKey("link user", key); err != nil {
+		return err
+	}
+	return s.db.(core.UserIndex).LinkUser(ctx, user, key, expiry)
+}
+
+// UnlinkUser implements [core.UserIndex] through the database store.
+func (s *Store) UnlinkUser(ctx context.Context, key string) error {
+	if !s.Supports(core.CapUserIndex) {
+		return s.unsupported(core.CapUserIndex)
+	}
+	if err := checkKey("unlink user", key); err != nil {
+		return err
+	}
+	return s.db.(core.UserIndex).UnlinkUser(ctx, key)
+}
+
+// DeleteUserSessions implements [core.UserIndex]: the database deletes the
+// user's sessions, then the store ends the cache generation, since it
+// cannot tell which cache entries were theirs. When the generation cannot
+// be renewed it returns an error (the sessions are gone from the database).
+func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, error) {
+	if !s.Supports(core.CapUserIndex) {
+		return 0, s.unsupported(core.CapUserIndex)
+	}
+	n, err := s.db.(core.UserIndex).DeleteUserSessions(ctx, user)
+	if n > 0 || err != nil {
+		if berr := s.bump(context.WithoutCancel(ctx)); berr != nil {
+			err = errors.Join(err, fmt.Errorf("cachedstore: cached copies may survive: %w", berr))
+		}
+	}
+	if err != nil {
+		return n, fmt.Errorf("cachedstore: delete user sessions: %w", err)
+	}
+	return n, nil
+}
+
+// Ping implements [core.Pinger]: it pings the database, and the cache when
+// it can be pinged. The store keeps working through the database while the
+// cache is down, but Ping reports it.
+func (s *Store) Ping(ctx context.Context) error {
+	var errs []error
+	if core.Supports(s.db, core.CapPing) {
+		if err := s.db.(core.Pinger).Ping(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("cachedstore: database: %w", err))
+		}
+	}
+	if core.Supports(s.cache, core.CapPing) {
+		if err := s.cache.(core.Pinger).Ping(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("cachedstore: cache: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
