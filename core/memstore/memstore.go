@@ -1,9 +1,18 @@
 // Package memstore is an in-memory cloakroom store for tests and
-// single-process applications. It is bounded: when full it first drops
-// expired records, then the records closest to expiry.
+// single-process applications.
+//
+// A [Store] is bounded twice: in records ([DefaultMaxSessions] unless [New]
+// is given another count) and in bytes ([DefaultMaxBytes] unless
+// [WithMaxBytes] says otherwise; see [RecordOverhead] for how a record is
+// counted). When a write would cross either bound, the store drops the
+// records closest to expiry until the new one fits: expired records first,
+// since their expiry is the earliest, then the live ones that would expire
+// soonest. The records are kept in a min-heap ordered by expiry, so each
+// dropped record costs O(log n) and no write ever scans the store.
 package memstore
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"sync"
@@ -12,41 +21,118 @@ import (
 	"github.com/cloakroom/cloakroom/core"
 )
 
-// DefaultMaxSessions is the bound [New] uses when given zero.
+// DefaultMaxSessions is the bound on the number of records that [New] uses
+// when given zero (or a negative count).
 const DefaultMaxSessions = 1_000_000
 
-// Store keeps records in a map guarded by a mutex. The zero value is not
-// usable; call [New].
+// DefaultMaxBytes is the bound on the bytes a [Store] holds, as counted by
+// [Store.Bytes], when [WithMaxBytes] is not given (or is given zero or less):
+// 256 MiB.
+const DefaultMaxBytes int64 = 256 << 20
+
+// RecordOverhead is the estimated memory, in bytes, that a record costs the
+// store beyond its key and data, and that [Store.Bytes] adds for every
+// record: the record's bookkeeping (key, data slice, expiry, version and heap
+// position: 80 bytes), its map entry and its heap slot. Measured on amd64
+// with 200,000 records, the Go heap grew by about 124 bytes a record beyond
+// key and data, up to 148 for 1 KB of data once the allocator's size classes
+// round it up. It is an estimate, not an exact account: the map and the heap
+// grow in steps, and a record linked to a user (see [Store.LinkUser]) costs
+// a few dozen bytes more in the user index, which the bound does not count.
+const RecordOverhead = 128
+
+// Store keeps records in a map guarded by a mutex, with a min-heap by expiry
+// for eviction. It implements [core.Store], [core.VersionedStore],
+// [core.ExpiredClearer] and [core.UserIndex], and is safe for concurrent use.
+// The zero value is not usable; call [New].
 type Store struct {
-	mu    sync.RWMutex
-	items map[string]item
-	users map[string]map[string]struct{} // user -> keys (core.UserIndex)
-	owner map[string]string              // key -> user
-	max   int
-	now   func() time.Time
+	mu       sync.RWMutex
+	items    map[string]*item
+	byExpiry expiryHeap                     // every item of items, soonest expiry on top
+	users    map[string]map[string]struct{} // user -> keys (core.UserIndex)
+	owner    map[string]string              // key -> user
+	bytes    int64                          // sum of recordSize over items
+	max      int
+	maxBytes int64
+	now      func() time.Time
 }
 
+// item is one record. Its fields change only under the write lock; readers
+// copy them out under the read lock. data is never modified in place: a
+// write replaces the slice, so a reader may copy from a slice it took under
+// the read lock after releasing it.
 type item struct {
+	key     string
 	data    []byte
 	expiry  time.Time
 	version uint64
+	index   int // position in Store.byExpiry
 }
 
-// Option configures a [Store].
+// recordSize is what a record of key and data counts towards the byte bound.
+func recordSize(key string, data []byte) int64 {
+	return int64(len(key)) + int64(len(data)) + RecordOverhead
+}
+
+// expiryHeap is a container/heap min-heap of items by expiry. Each item
+// knows its index, so a record can be removed or re-placed in O(log n).
+type expiryHeap []*item
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].expiry.Before(h[j].expiry) }
+func (h expiryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *expiryHeap) Push(x any) {
+	it := x.(*item)
+	it.index = len(*h)
+	*h = append(*h, it)
+}
+func (h *expiryHeap) Pop() any {
+	old := *h
+	n := len(old) - 1
+	it := old[n]
+	old[n] = nil // let the record be collected
+	it.index = -1
+	*h = old[:n]
+	return it
+}
+
+// Option configures a [Store]; pass options to [New].
 type Option func(*Store)
 
-// WithClock makes the store read the time from now instead of time.Now.
+// WithClock makes the store read the time from now instead of time.Now, for
+// expiry checks (Load, the liveness checks of Save and SaveVersion,
+// ClearExpired, Stats, DeleteUserSessions' count).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// New returns an empty store holding at most maxSessions records (zero means
-// [DefaultMaxSessions]).
+// WithMaxBytes bounds the bytes the store holds, as counted by
+// [Store.Bytes], to n: a write that would take the total past n first drops
+// the records closest to expiry, and a single record larger than n is
+// refused with [core.ErrTooLarge]. Zero or less means [DefaultMaxBytes].
+func WithMaxBytes(n int64) Option { return func(s *Store) { s.maxBytes = n } }
+
+// New returns an empty store holding at most maxSessions records (zero or
+// less means [DefaultMaxSessions]) and at most [DefaultMaxBytes] bytes unless
+// an option given as [WithMaxBytes] says otherwise.
 func New(maxSessions int, opts ...Option) *Store {
 	if maxSessions <= 0 {
 		maxSessions = DefaultMaxSessions
 	}
-	s := &Store{items: make(map[string]item), users: make(map[string]map[string]struct{}), owner: make(map[string]string), max: maxSessions, now: time.Now}
+	s := &Store{
+		items: make(map[string]*item),
+		users: make(map[string]map[string]struct{}),
+		owner: make(map[string]string),
+		max:   maxSessions,
+		now:   time.Now,
+	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.maxBytes <= 0 {
+		s.maxBytes = DefaultMaxBytes
 	}
 	return s
 }
@@ -58,32 +144,58 @@ func checkKey(op, key string) error {
 	return nil
 }
 
+// checkSize refuses a record that could never fit under the byte bound,
+// before anything is copied or locked.
+func (s *Store) checkSize(op string, rec core.Record) error {
+	if size := recordSize(rec.Key, rec.Data); size > s.maxBytes {
+		return fmt.Errorf("memstore: %s: record of %d bytes (with key and overhead) exceeds the bound of %d bytes: %w",
+			op, size, s.maxBytes, core.ErrTooLarge)
+	}
+	return nil
+}
+
 // Load implements [core.Store]. The returned data is a copy.
 func (s *Store) Load(ctx context.Context, key string) (core.Record, error) {
 	rec, _, err := s.LoadVersion(ctx, key)
 	return rec, err
 }
 
-// LoadVersion implements [core.VersionedStore].
+// LoadVersion implements [core.VersionedStore]: versions start at 1 when a
+// record is created and grow by one with every write. The returned data is a
+// copy.
 func (s *Store) LoadVersion(_ context.Context, key string) (core.Record, uint64, error) {
 	if err := checkKey("load", key); err != nil {
 		return core.Record{}, 0, err
 	}
 	s.mu.RLock()
 	it, ok := s.items[key]
+	var (
+		data    []byte
+		expiry  time.Time
+		version uint64
+	)
+	if ok {
+		data, expiry, version = it.data, it.expiry, it.version
+	}
 	s.mu.RUnlock()
-	if !ok || !it.expiry.After(s.now()) {
+	if !ok || !expiry.After(s.now()) {
 		return core.Record{}, 0, fmt.Errorf("memstore: load: %w", core.ErrNotFound)
 	}
-	return core.Record{Key: key, Data: append([]byte(nil), it.data...), Expiry: it.expiry}, it.version, nil
+	return core.Record{Key: key, Data: append([]byte(nil), data...), Expiry: expiry}, version, nil
 }
 
-// SaveVersion implements [core.VersionedStore].
+// SaveVersion implements [core.VersionedStore]. It keeps a copy of rec.Data.
+// Like Save, it returns an error wrapping [core.ErrTooLarge], and changes
+// nothing, when the record alone exceeds the byte bound, and it may drop the
+// records closest to expiry to stay within the bounds.
 func (s *Store) SaveVersion(_ context.Context, rec core.Record, version uint64) error {
 	if err := checkKey("save", rec.Key); err != nil {
 		return err
 	}
-	it := item{data: append([]byte(nil), rec.Data...), expiry: rec.Expiry, version: version + 1}
+	if err := s.checkSize("versioned update", rec); err != nil {
+		return err
+	}
+	data := append([]byte(nil), rec.Data...)
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -94,16 +206,26 @@ func (s *Store) SaveVersion(_ context.Context, rec core.Record, version uint64) 
 	case old.version != version:
 		return fmt.Errorf("memstore: versioned update (have %d, stored %d): %w", version, old.version, core.ErrVersionConflict)
 	}
-	s.items[rec.Key] = it
+	s.putLocked(rec.Key, old, data, rec.Expiry, version+1)
 	return nil
 }
 
-// Save implements [core.Store]. It keeps a copy of rec.Data.
+// Save implements [core.Store]. It keeps a copy of rec.Data. A record that
+// alone exceeds the byte bound (see [WithMaxBytes]) is refused with an error
+// wrapping [core.ErrTooLarge], and the record stored under its key, if any,
+// stays as it was. Otherwise, if the store would exceed either bound, it
+// first drops the records closest to expiry, never the one being saved.
+//
+// Create over an expired record replaces it as a new session (version 1,
+// linked to no user).
 func (s *Store) Save(_ context.Context, rec core.Record, mode core.SaveMode) error {
 	if err := checkKey("save", rec.Key); err != nil {
 		return err
 	}
-	it := item{data: append([]byte(nil), rec.Data...), expiry: rec.Expiry}
+	if err := s.checkSize(mode.String(), rec); err != nil {
+		return err
+	}
+	data := append([]byte(nil), rec.Data...)
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,41 +237,59 @@ func (s *Store) Save(_ context.Context, rec core.Record, mode core.SaveMode) err
 	case mode == core.Update && !live:
 		return fmt.Errorf("memstore: update: %w", core.ErrSessionDeleted)
 	}
-	it.version = 1
+	version := uint64(1)
 	if mode == core.Update {
-		it.version = old.version + 1
+		version = old.version + 1
+	} else if exists {
+		s.dropLink(rec.Key) // the expired session's user does not own the new one
 	}
-	if !exists && len(s.items) >= s.max {
-		s.evictLocked(now)
-	}
-	s.items[rec.Key] = it
+	s.putLocked(rec.Key, old, data, rec.Expiry, version)
 	return nil
 }
 
-// evictLocked makes room for one record: all expired records go; if none
-// had expired, the one closest to expiry among a sample goes.
-func (s *Store) evictLocked(now time.Time) {
-	if s.clearLocked(now) > 0 {
-		return
+// putLocked stores data under key, replacing it (the record the map holds
+// under key, or nil), after dropping as many of the other records closest to
+// expiry as the bounds require. The caller has checked that the record alone
+// fits the byte bound.
+func (s *Store) putLocked(key string, it *item, data []byte, expiry time.Time, version uint64) {
+	if it != nil {
+		// Out of the heap while room is made, so it is never the victim.
+		heap.Remove(&s.byExpiry, it.index)
+		s.bytes -= recordSize(key, it.data)
+	} else {
+		it = &item{key: key}
+		s.items[key] = it
 	}
-	const sample = 16
-	var victim string
-	var soonest time.Time
-	n := 0
-	for k, it := range s.items { // map order is random: a cheap sample
-		if victim == "" || it.expiry.Before(soonest) {
-			victim, soonest = k, it.expiry
-		}
-		if n++; n == sample {
-			break
-		}
+	size := recordSize(key, data)
+	// The heap holds every other record; when it is empty, bytes is zero.
+	for len(s.byExpiry) > 0 && (len(s.byExpiry) >= s.max || s.bytes+size > s.maxBytes) {
+		s.dropItemLocked(s.byExpiry[0])
 	}
-	s.dropLocked(victim)
+	it.data, it.expiry, it.version = data, expiry, version
+	heap.Push(&s.byExpiry, it)
+	s.bytes += size
 }
 
-// dropLocked deletes key and its user link.
+// dropLocked deletes key, its heap entry and its user link, in O(log n).
 func (s *Store) dropLocked(key string) {
-	delete(s.items, key)
+	if it, ok := s.items[key]; ok {
+		s.dropItemLocked(it)
+	} else {
+		s.dropLink(key)
+	}
+}
+
+// dropItemLocked deletes a held record, its heap entry and its user link,
+// in O(log n).
+func (s *Store) dropItemLocked(it *item) {
+	heap.Remove(&s.byExpiry, it.index)
+	s.bytes -= recordSize(it.key, it.data)
+	delete(s.items, it.key)
+	s.dropLink(it.key)
+}
+
+// dropLink removes key's user link, and the user's entry once it has no key.
+func (s *Store) dropLink(key string) {
 	if u, ok := s.owner[key]; ok {
 		delete(s.owner, key)
 		delete(s.users[u], key)
@@ -159,7 +299,7 @@ func (s *Store) dropLocked(key string) {
 	}
 }
 
-// Delete implements [core.Store].
+// Delete implements [core.Store]: it removes the record and its user link.
 func (s *Store) Delete(_ context.Context, key string) error {
 	if err := checkKey("delete", key); err != nil {
 		return err
@@ -170,23 +310,19 @@ func (s *Store) Delete(_ context.Context, key string) error {
 	return nil
 }
 
-// ClearExpired implements [core.ExpiredClearer].
+// ClearExpired implements [core.ExpiredClearer]. It takes the expired
+// records off the top of the expiry heap, in O(log n) each, without looking
+// at the live ones.
 func (s *Store) ClearExpired(_ context.Context) (int64, error) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.clearLocked(now), nil
-}
-
-func (s *Store) clearLocked(now time.Time) int64 {
 	var n int64
-	for k, it := range s.items {
-		if !it.expiry.After(now) {
-			s.dropLocked(k)
-			n++
-		}
+	for len(s.byExpiry) > 0 && !s.byExpiry[0].expiry.After(now) {
+		s.dropItemLocked(s.byExpiry[0])
+		n++
 	}
-	return n
+	return n, nil
 }
 
 // Len reports how many records the store holds, expired ones included.
@@ -196,7 +332,19 @@ func (s *Store) Len() int {
 	return len(s.items)
 }
 
-// LinkUser implements [core.UserIndex].
+// Bytes reports the total that the byte bound (see [WithMaxBytes]) limits:
+// for every record held, expired ones included, the length of its key and
+// data plus [RecordOverhead]. It never exceeds the bound. It differs from
+// [core.Stats].Bytes, which counts only the live records' data.
+func (s *Store) Bytes() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.bytes
+}
+
+// LinkUser implements [core.UserIndex]. It links only a key the store holds
+// (a key deleted meanwhile is ignored), and ignores expiry: the link goes
+// when the record does.
 func (s *Store) LinkUser(_ context.Context, user, key string, _ time.Time) error {
 	if err := checkKey("link user", key); err != nil {
 		return err
@@ -215,13 +363,6 @@ func (s *Store) LinkUser(_ context.Context, user, key string, _ time.Time) error
 	return nil
 }
 
-func (s *Store) dropLink(key string) {
-	if u, ok := s.owner[key]; ok {
-		delete(s.owner, key)
-		delete(s.users[u], key)
-	}
-}
-
 // UnlinkUser implements [core.UserIndex].
 func (s *Store) UnlinkUser(_ context.Context, key string) error {
 	if err := checkKey("unlink user", key); err != nil {
@@ -233,24 +374,30 @@ func (s *Store) UnlinkUser(_ context.Context, key string) error {
 	return nil
 }
 
-// DeleteUserSessions implements [core.UserIndex].
+// DeleteUserSessions implements [core.UserIndex]. It deletes every record
+// linked to user, in O(log n) each, and counts the live ones among them.
 func (s *Store) DeleteUserSessions(_ context.Context, user string) (int64, error) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n int64
-	for key := range s.users[user] {
-		if it, ok := s.items[key]; ok && it.expiry.After(now) {
-			n++
+	for key := range s.users[user] { // dropping deletes from this set: allowed while ranging
+		if it, ok := s.items[key]; ok {
+			if it.expiry.After(now) {
+				n++
+			}
+			s.dropItemLocked(it)
+		} else {
+			s.dropLink(key)
 		}
-		delete(s.items, key)
-		delete(s.owner, key)
 	}
 	delete(s.users, user)
 	return n, nil
 }
 
-// Stats reports the records the store holds (see core.Stats).
+// Stats reports the records the store holds (see [core.Stats]). It visits
+// every record under the read lock: it is meant for operators, not for the
+// request path.
 func (s *Store) Stats(context.Context) (core.Stats, error) {
 	now := s.now()
 	var st core.Stats
