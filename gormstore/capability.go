@@ -10,6 +10,7 @@ import (
 var (
 	_ core.VersionedStore     = (*Store)(nil)
 	_ core.UserIndex          = (*Store)(nil)
+	_ core.UserKeysDeleter    = (*Store)(nil)
 	_ core.Pinger             = (*Store)(nil)
 	_ core.CapabilityReporter = (*Store)(nil)
 )

@@ -29,10 +29,10 @@ func TestConformance(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) core.Store {
 				return newStore(t, db, gormstore.WithTableName(table))
 			}, storetest.Options{})
-			t.Run("WithVersioning", func(t *testing.T) {
+			t.Run("WithVersioning+WithUserIndex", func(t *testing.T) {
 				table := tableName(t, db)
 				storetest.Run(t, func(t *testing.T) core.Store {
-					return newStore(t, db, gormstore.WithTableName(table), gormstore.WithVersioning())
+					return newStore(t, db, gormstore.WithTableName(table), gormstore.WithVersioning(), gormstore.WithUserIndex())
 				}, storetest.Options{})
 			})
 		})

@@ -93,24 +93,48 @@ func (s *Store) UnlinkUser(ctx context.Context, key string) error {
 // linked to user, and the links, in one transaction, and reports how many
 // sessions it deleted.
 func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, error) {
+	keys, err := s.DeleteUserSessionKeys(ctx, user)
+	return int64(len(keys)), err
+}
+
+// deleteChunk bounds the keys of one DELETE ... IN (...) statement.
+const deleteChunk = 500
+
+// DeleteUserSessionKeys implements core.UserKeysDeleter: it is
+// DeleteUserSessions returning the keys of the sessions it deleted, so a
+// cache in front of the store can drop exactly those. The sessions are
+// read and deleted in one transaction (rows locked on PostgreSQL and
+// MySQL); a session linked meanwhile is neither deleted nor unlinked.
+func (s *Store) DeleteUserSessionKeys(ctx context.Context, user string) ([]string, error) {
 	if !s.cfg.userIndex {
-		return 0, fmt.Errorf("gormstore: log out everywhere needs gormstore.WithUserIndex(): %w", core.ErrUnsupported)
+		return nil, fmt.Errorf("gormstore: log out everywhere needs gormstore.WithUserIndex(): %w", core.ErrUnsupported)
 	}
 	t, u := quote(s.db, s.table), quote(s.db, s.userTable())
 	k := quote(s.db, colKey)
-	var n int64
+	lock := " FOR UPDATE"
+	if s.q.kind == dSQLite {
+		lock = "" // SQLite transactions are serialised
+	}
+	var keys []string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Exec(fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT session_key FROM %s WHERE user_id = ?)", t, k, u), user)
-		if res.Error != nil {
-			return res.Error
+		keys = keys[:0]
+		sel := fmt.Sprintf("SELECT %s FROM %s WHERE %s IN (SELECT session_key FROM %s WHERE user_id = ?)%s", k, t, k, u, lock)
+		if err := tx.Raw(sel, user).Scan(&keys).Error; err != nil {
+			return err
 		}
-		n = res.RowsAffected
-		return tx.Exec(fmt.Sprintf("DELETE FROM %s WHERE user_id = ?", u), user).Error
+		for i := 0; i < len(keys); i += deleteChunk {
+			chunk := keys[i:min(i+deleteChunk, len(keys))]
+			if err := tx.Exec(fmt.Sprintf("DELETE FROM %s WHERE %s IN ?", t, k), chunk).Error; err != nil {
+				return err
+			}
+		}
+		// The user's links whose session is gone (deleted now or before).
+		return tx.Exec(fmt.Sprintf("DELETE FROM %s WHERE user_id = ? AND NOT EXISTS (SELECT 1 FROM %s WHERE %s.%s = %s.session_key)", u, t, t, k, u), user).Error
 	})
 	if err != nil {
-		return 0, fmt.Errorf("gormstore: deleting the sessions of a user: %w", err)
+		return nil, fmt.Errorf("gormstore: deleting the sessions of a user: %w", err)
 	}
-	return n, nil
+	return keys, nil
 }
 
 // clearUserLinks drops the links of expired sessions (part of ClearExpired).

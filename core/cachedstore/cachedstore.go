@@ -32,9 +32,7 @@
 // replaced). Whenever a cache write or delete fails, or is skipped during
 // an outage, after the database changed, the store draws a new generation
 // and writes it to the database before the write is acknowledged: every
-// entry cached before is then dead. Log out everywhere
-// (DeleteUserSessions) does the same, since the cache does not know which
-// entries belong to a user.
+// entry cached before is then dead.
 //
 // The staleness window: this process and any process started afterwards
 // stop serving an old entry at once; another running process reads the
@@ -103,6 +101,7 @@ type Store struct {
 var (
 	_ core.VersionedStore     = (*Store)(nil)
 	_ core.UserIndex          = (*Store)(nil)
+	_ core.UserKeysDeleter    = (*Store)(nil)
 	_ core.ExpiredClearer     = (*Store)(nil)
 	_ core.Pinger             = (*Store)(nil)
 	_ core.CapabilityReporter = (*Store)(nil)

@@ -58,12 +58,19 @@ func (s *Store) UnlinkUser(ctx context.Context, key string) error {
 }
 
 // DeleteUserSessions implements [core.UserIndex]: the database deletes the
-// user's sessions, then the store ends the cache generation, since it
-// cannot tell which cache entries were theirs. When the generation cannot
-// be renewed it returns an error (the sessions are gone from the database).
+// user's sessions, then their cache copies are deleted. When the database
+// can name the sessions it deleted ([core.UserKeysDeleter]: memstore,
+// gormstore) exactly those copies go, and every process sees the log out at
+// once; otherwise (a hashkeys wrapper below), or when a cache delete fails,
+// the store ends the cache generation, and other processes see it within
+// the refresh interval. An error after the database deleted means copies
+// may survive in other processes for that long.
 func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, error) {
 	if !s.Supports(core.CapUserIndex) {
 		return 0, s.unsupported(core.CapUserIndex)
+	}
+	if keys, err := s.DeleteUserSessionKeys(ctx, user); !errors.Is(err, core.ErrUnsupported) {
+		return int64(len(keys)), err
 	}
 	n, err := s.db.(core.UserIndex).DeleteUserSessions(ctx, user)
 	if n > 0 || err != nil {
@@ -75,6 +82,26 @@ func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, err
 		return n, fmt.Errorf("cachedstore: delete user sessions: %w", err)
 	}
 	return n, nil
+}
+
+// DeleteUserSessionKeys implements [core.UserKeysDeleter] when the
+// database store does: see DeleteUserSessions. Otherwise it returns an
+// error wrapping [core.ErrUnsupported] and deletes nothing.
+func (s *Store) DeleteUserSessionKeys(ctx context.Context, user string) ([]string, error) {
+	kd, ok := s.db.(core.UserKeysDeleter)
+	if !ok || !s.Supports(core.CapUserIndex) {
+		return nil, fmt.Errorf("cachedstore: database store %T cannot name the sessions it deletes: %w", s.db, core.ErrUnsupported)
+	}
+	keys, err := kd.DeleteUserSessionKeys(ctx, user)
+	if err != nil {
+		return nil, err // unsupported, or the transaction failed: nothing deleted
+	}
+	for _, key := range keys {
+		if err := s.invalidate(ctx, key); err != nil {
+			return keys, fmt.Errorf("cachedstore: delete user sessions: %w", err)
+		}
+	}
+	return keys, nil
 }
 
 // Ping implements [core.Pinger]: it pings the database, and the cache when

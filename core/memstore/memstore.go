@@ -376,15 +376,22 @@ func (s *Store) UnlinkUser(_ context.Context, key string) error {
 
 // DeleteUserSessions implements [core.UserIndex]. It deletes every record
 // linked to user, in O(log n) each, and counts the live ones among them.
-func (s *Store) DeleteUserSessions(_ context.Context, user string) (int64, error) {
+func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, error) {
+	keys, err := s.DeleteUserSessionKeys(ctx, user)
+	return int64(len(keys)), err
+}
+
+// DeleteUserSessionKeys implements [core.UserKeysDeleter]: it is
+// DeleteUserSessions returning the keys of the live sessions it deleted.
+func (s *Store) DeleteUserSessionKeys(_ context.Context, user string) ([]string, error) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var n int64
+	var keys []string
 	for key := range s.users[user] { // dropping deletes from this set: allowed while ranging
 		if it, ok := s.items[key]; ok {
 			if it.expiry.After(now) {
-				n++
+				keys = append(keys, key)
 			}
 			s.dropItemLocked(it)
 		} else {
@@ -392,7 +399,7 @@ func (s *Store) DeleteUserSessions(_ context.Context, user string) (int64, error
 		}
 	}
 	delete(s.users, user)
-	return n, nil
+	return keys, nil
 }
 
 // Stats reports the records the store holds (see [core.Stats]). It visits

@@ -261,9 +261,10 @@ func TestBoundsAgainstModel(t *testing.T) {
 	expiry := func() time.Time { // distinct, from already expired to a day ahead
 		for {
 			s := rng.Int64N(int64(26 * time.Hour / time.Second))
-			if !used[s] {
-				used[s] = true
-				return clock.t.Add(time.Duration(s)*time.Second - 2*time.Hour)
+			exp := clock.t.Add(time.Duration(s)*time.Second - 2*time.Hour)
+			if !used[exp.Unix()] { // distinct as instants, though the clock moves
+				used[exp.Unix()] = true
+				return exp
 			}
 		}
 	}

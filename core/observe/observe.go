@@ -187,6 +187,20 @@ func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, err
 	return n, err
 }
 
+// DeleteUserSessionKeys implements [core.UserKeysDeleter] when the wrapped
+// store does, reported as [DeleteUserSessions]; otherwise it returns an
+// error wrapping [core.ErrUnsupported] and deletes nothing.
+func (s *Store) DeleteUserSessionKeys(ctx context.Context, user string) ([]string, error) {
+	kd, ok := s.inner.(core.UserKeysDeleter)
+	if !ok || !s.Supports(core.CapUserIndex) {
+		return nil, s.unsupported(core.CapUserIndex)
+	}
+	start := s.now()
+	keys, err := kd.DeleteUserSessionKeys(ctx, user)
+	s.report(ctx, DeleteUserSessions, start, 0, err)
+	return keys, err
+}
+
 // Ping implements [core.Pinger] through the wrapped store.
 func (s *Store) Ping(ctx context.Context) error {
 	if !s.Supports(core.CapPing) {

@@ -60,7 +60,7 @@ func serve(framework string, m *core.Manager) http.Handler {
 // store.
 func TestNoLostItems(t *testing.T) {
 	all := teststores.All(true)
-	for _, name := range []string{"memory", "sqlite", "postgres", "mysql", "memcached"} {
+	for _, name := range []string{"memory", "sqlite", "postgres", "mysql", "memcached", "cached", "hashed"} {
 		newStore := all[name]
 		for _, fw := range []string{"gin", "echo"} {
 			t.Run(name+"/"+fw, func(t *testing.T) {

@@ -36,8 +36,8 @@ type Factory func(t *testing.T) core.Store
 var Names = []string{"memory", "file", "sqlite", "postgres", "mysql", "memcached", "cached", "hashed"}
 
 // All returns a factory per store; versioned asks gormstore for
-// WithVersioning, so every store is a core.VersionedStore except the cached
-// and hashed ones.
+// WithVersioning, so that every store supports core.VersionedStore (the
+// cached and hashed ones through the store they wrap).
 func All(versioned bool) map[string]Factory {
 	var opts []gormstore.Option
 	if versioned {
@@ -50,7 +50,7 @@ func All(versioned bool) map[string]Factory {
 		"mysql":     func(t *testing.T) core.Store { return Gorm(t, MySQL(t), opts...) },
 		"memcached": func(t *testing.T) core.Store { return Memcached(t, memcachedtest.Start(t).Addr()) },
 		"cached": func(t *testing.T) core.Store {
-			st, err := cachedstore.New(Memcached(t, memcachedtest.Start(t).Addr()), Gorm(t, SQLite(t)))
+			st, err := cachedstore.New(Memcached(t, memcachedtest.Start(t).Addr()), Gorm(t, SQLite(t), opts...))
 			if err != nil {
 				t.Fatal(err)
 			}
