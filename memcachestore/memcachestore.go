@@ -20,10 +20,26 @@
 // memcached is a cache: a restart or an eviction loses sessions. Put it in
 // front of a database with core/cachedstore for durable sessions.
 //
+// # Time limits
+//
 // gomemcache takes no context. Every method returns ctx.Err() without
 // contacting the server when the context is already done; once a call has
-// started, the client's Timeout (gomemcache's default is 500ms) bounds it
-// instead of the context.
+// started, the client's Timeout bounds it instead of the context:
+// [DefaultTimeout] (gomemcache's 500ms) unless [WithTimeout] (for
+// [NewServers]) or the client's own Timeout field (for [New]) says
+// otherwise. gomemcache applies the timeout twice: once to the connection
+// (when no idle one is pooled) and once to the whole request and answer on
+// it, so a call to a server that is down, unreachable or frozen fails within
+// about twice the timeout, and within one timeout when the server's host
+// refuses or accepts the connection at once (a stopped or paused memcached).
+//
+// # Health
+//
+// [NewServers] does not contact the servers: a memcached that is down when
+// the application starts is not an error, as a cache may come up later, and
+// every call fails until it does. [Store.Ping] makes the condition visible:
+// applications call [core.Manager.Ping] at start (to log a warning) and in
+// their health check (to answer 503), with a short context deadline.
 package memcachestore
 
 import (
@@ -41,6 +57,10 @@ import (
 // DefaultPrefix is the key prefix used unless [WithPrefix] says otherwise.
 const DefaultPrefix = "cloakroom:session:"
 
+// DefaultTimeout bounds each memcached call (see the package comment) unless
+// [WithTimeout] says otherwise: gomemcache's own default.
+const DefaultTimeout = memcache.DefaultTimeout
+
 // MaxPrefixLength keeps prefix plus the longest valid session key within
 // memcached's 250-byte key limit.
 const MaxPrefixLength = 250 - core.MaxKeyLength
@@ -48,10 +68,13 @@ const MaxPrefixLength = 250 - core.MaxKeyLength
 // Store keeps session records in memcached. It is safe for concurrent use.
 // Create it with [New] or [NewServers].
 type Store struct {
-	client *memcache.Client
-	owned  bool // the store built the client and closes it
-	prefix string
-	now    func() time.Time
+	client     *memcache.Client
+	servers    *memcache.ServerList // the client's servers; nil for a client passed to New
+	owned      bool                 // the store built the client and closes it
+	prefix     string
+	now        func() time.Time
+	timeout    time.Duration // the client's Timeout, for NewServers
+	setTimeout bool          // WithTimeout was given
 }
 
 // Option configures a [Store].
@@ -67,14 +90,35 @@ func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefi
 // TTLs computed on this side.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
+// WithTimeout sets the client's Timeout, which bounds every call of the
+// store and [Store.Ping] (see the package comment); the default is
+// [DefaultTimeout]. It must be positive. It is for [NewServers] only: with
+// [New], set the Timeout field of the client instead ([New] refuses this
+// option rather than change a client it does not own).
+func WithTimeout(d time.Duration) Option {
+	return func(s *Store) { s.timeout, s.setTimeout = d, true }
+}
+
 // New returns a store that uses client, which the caller built (with its
 // servers, Timeout and MaxIdleConns) and keeps owning: [Store.Close] does
 // not close it. It returns an error wrapping [core.ErrInvalidConfig] for a
-// nil client or an invalid prefix.
+// nil client, an invalid prefix, or [WithTimeout] (the client's Timeout
+// field is the caller's to set).
 func New(client *memcache.Client, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, fmt.Errorf("memcachestore: nil client: %w", core.ErrInvalidConfig)
 	}
+	s, err := newStore(client, opts)
+	if err != nil {
+		return nil, err
+	}
+	if s.setTimeout {
+		return nil, fmt.Errorf("memcachestore: WithTimeout is for NewServers; set the Timeout of the client passed to New: %w", core.ErrInvalidConfig)
+	}
+	return s, nil
+}
+
+func newStore(client *memcache.Client, opts []Option) (*Store, error) {
 	s := &Store{client: client, prefix: DefaultPrefix, now: time.Now}
 	for _, o := range opts {
 		o(s)
@@ -90,22 +134,35 @@ func New(client *memcache.Client, opts ...Option) (*Store, error) {
 
 // NewServers returns a store with its own client over the given servers
 // ("host:port" or a Unix socket path), spread by gomemcache's default
-// hashing. An empty list or an address that does not resolve is an error
-// wrapping [core.ErrInvalidConfig]. Call [Store.Close] to release the
-// client's connections.
+// hashing, with a Timeout of [DefaultTimeout] unless [WithTimeout] says
+// otherwise. An empty list, an address that does not resolve or a timeout
+// that is not positive is an error wrapping [core.ErrInvalidConfig].
+//
+// NewServers does not contact the servers: a server that is down is no
+// error here (it may come up later) but makes [Store.Ping] fail. Host names
+// are resolved once, here (gomemcache's rule). Call [Store.Close] to
+// release the client's connections.
 func NewServers(servers []string, opts ...Option) (*Store, error) {
 	if len(servers) == 0 {
 		return nil, fmt.Errorf("memcachestore: no servers: %w", core.ErrInvalidConfig)
 	}
-	var list memcache.ServerList
+	list := new(memcache.ServerList)
 	if err := list.SetServers(servers...); err != nil {
 		return nil, fmt.Errorf("memcachestore: servers %q: %w: %w", servers, core.ErrInvalidConfig, err)
 	}
-	s, err := New(memcache.NewFromSelector(&list), opts...)
+	client := memcache.NewFromSelector(list)
+	s, err := newStore(client, opts)
 	if err != nil {
 		return nil, err
 	}
-	s.owned = true
+	switch {
+	case !s.setTimeout:
+		s.timeout = DefaultTimeout
+	case s.timeout <= 0:
+		return nil, fmt.Errorf("memcachestore: timeout %v must be positive: %w", s.timeout, core.ErrInvalidConfig)
+	}
+	client.Timeout = s.timeout
+	s.servers, s.owned = list, true
 	return s, nil
 }
 

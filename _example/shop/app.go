@@ -78,7 +78,7 @@ func (a *App) routes() []route {
 		{"POST", "/logout", a.logout},
 		{"GET", "/account/password", a.password},
 		{"POST", "/account/password", a.password},
-		{"GET", "/healthz", func(w http.ResponseWriter, r *http.Request, s *core.Session) { fmt.Fprintln(w, "ok") }},
+		{"GET", "/healthz", a.healthz},
 	}
 }
 

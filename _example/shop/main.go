@@ -95,6 +95,7 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 		return fmt.Errorf("opening the %s store: %w", o.store, err)
 	}
 	defer closeStore()
+	warnIfStoreDown(ctx, m, o.store, log)
 	u, err := newUsers(o.bcryptCost)
 	if err != nil {
 		return err
