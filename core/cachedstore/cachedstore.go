@@ -15,7 +15,7 @@
 // versioning for core.Config.Optimistic (the cache copy carries the
 // database version, and a conflict drops it so the reload reads the
 // database), the user index for log out everywhere, clearing expired
-// records, and Ping (of both).
+// records, and Ping (of the database; a cache outage is logged).
 //
 // # Cache outages and the generation
 //

@@ -10,13 +10,8 @@ import (
 )
 
 // Supports implements [core.CapabilityReporter]: the store offers what the
-// database store offers, and Ping when either store can be pinged.
-func (s *Store) Supports(c core.Capability) bool {
-	if c == core.CapPing {
-		return core.Supports(s.db, c) || core.Supports(s.cache, c)
-	}
-	return core.Supports(s.db, c)
-}
+// database store offers.
+func (s *Store) Supports(c core.Capability) bool { return core.Supports(s.db, c) }
 
 func (s *Store) unsupported(c core.Capability) error {
 	return fmt.Errorf("cachedstore: database store %T does not offer %v: %w", s.db, c, core.ErrUnsupported)
@@ -104,20 +99,25 @@ func (s *Store) DeleteUserSessionKeys(ctx context.Context, user string) ([]strin
 	return keys, nil
 }
 
-// Ping implements [core.Pinger]: it pings the database, and the cache when
-// it can be pinged. The store keeps working through the database while the
-// cache is down, but Ping reports it.
+// Ping implements [core.Pinger] when the database store does: it returns
+// the database's answer. The store works through the database while the
+// cache is down, so a health check built on Ping must not fail for the
+// cache: when the cache can be pinged and does not answer, Ping records
+// and logs the outage (once per burst, as for any failing cache call) and
+// still returns nil.
 func (s *Store) Ping(ctx context.Context) error {
-	var errs []error
-	if core.Supports(s.db, core.CapPing) {
-		if err := s.db.(core.Pinger).Ping(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("cachedstore: database: %w", err))
-		}
+	if !s.Supports(core.CapPing) {
+		return s.unsupported(core.CapPing)
+	}
+	if err := s.db.(core.Pinger).Ping(ctx); err != nil {
+		return fmt.Errorf("cachedstore: database: %w", err)
 	}
 	if core.Supports(s.cache, core.CapPing) {
 		if err := s.cache.(core.Pinger).Ping(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("cachedstore: cache: %w", err))
+			s.failed("ping", err)
+		} else {
+			s.succeeded(false)
 		}
 	}
-	return errors.Join(errs...)
+	return nil
 }

@@ -13,7 +13,7 @@ func (s *Store) leaveAlone() bool {
 }
 
 // failed records a failed cache call; the first of a burst is logged.
-// Loads are reads; every other op is a write.
+// Loads and pings are reads; every other op is a write.
 func (s *Store) failed(op string, err error) {
 	now := s.now()
 	s.mu.Lock()
@@ -24,7 +24,7 @@ func (s *Store) failed(op string, err error) {
 			"op", op, "err", err, "retry_interval", s.retry)
 	}
 	s.failures++
-	s.writesFail = s.writesFail || op != "load"
+	s.writesFail = s.writesFail || (op != "load" && op != "ping")
 	s.retryAt = now.Add(s.retry)
 	s.trouble.Store(true)
 }

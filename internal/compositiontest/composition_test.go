@@ -56,9 +56,6 @@ func bases() []base {
 type wrapper struct {
 	name string
 	wrap func(t *testing.T, inner, cache core.Store) core.Store
-	// pingFromCache: the stack can ping even a base that cannot (its
-	// cache can).
-	pingFromCache bool
 }
 
 func cached(t *testing.T, cache, db core.Store) core.Store {
@@ -75,14 +72,14 @@ func wrappers() []wrapper {
 	return []wrapper{
 		{name: "hashkeys", wrap: func(t *testing.T, in, _ core.Store) core.Store { return hashkeys.Wrap(in) }},
 		{name: "observe", wrap: func(t *testing.T, in, _ core.Store) core.Store { return observe.Wrap(in, counters) }},
-		{name: "cached", pingFromCache: true, wrap: func(t *testing.T, in, c core.Store) core.Store { return cached(t, c, in) }},
-		{name: "hashkeys(cached)", pingFromCache: true, wrap: func(t *testing.T, in, c core.Store) core.Store {
+		{name: "cached", wrap: func(t *testing.T, in, c core.Store) core.Store { return cached(t, c, in) }},
+		{name: "hashkeys(cached)", wrap: func(t *testing.T, in, c core.Store) core.Store {
 			return hashkeys.Wrap(cached(t, c, in))
 		}},
-		{name: "cached(hashkeys)", pingFromCache: true, wrap: func(t *testing.T, in, c core.Store) core.Store {
+		{name: "cached(hashkeys)", wrap: func(t *testing.T, in, c core.Store) core.Store {
 			return cached(t, c, hashkeys.Wrap(in))
 		}},
-		{name: "observe(hashkeys(cached))", pingFromCache: true, wrap: func(t *testing.T, in, c core.Store) core.Store {
+		{name: "observe(hashkeys(cached))", wrap: func(t *testing.T, in, c core.Store) core.Store {
 			return observe.Wrap(hashkeys.Wrap(cached(t, c, in)), counters)
 		}},
 	}
@@ -107,9 +104,6 @@ func TestWrappersKeepCapabilities(t *testing.T) {
 				st := w.wrap(t, inner, newCache(t))
 				for _, c := range capabilities {
 					want := core.Supports(inner, c)
-					if c == core.CapPing && w.pingFromCache {
-						want = true // memcached answers Ping
-					}
 					if got := core.Supports(st, c); got != want {
 						t.Errorf("Supports(%v) = %v over %s, whose base reports %v", c, got, b.name, want)
 					}

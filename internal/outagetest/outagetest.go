@@ -187,7 +187,11 @@ func Cart(t *testing.T, db core.Store, fault Fault) {
 	if err != nil {
 		t.Fatalf("memcached has no copy after recovery: %v", err)
 	}
-	check("memcached", cached.Data)
+	data, ok := cachedstore.EntryData(cached.Data)
+	if !ok {
+		t.Fatalf("memcached holds %.40q, not a cachedstore entry", cached.Data)
+	}
+	check("memcached", data)
 	before := counted.loads.Load()
 	for i := 0; i < 5; i++ {
 		if _, err := st.Load(ctx, key); err != nil {
