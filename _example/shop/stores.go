@@ -22,25 +22,31 @@ var storeKinds = []string{"sqlite", "memory", "file", "cookie", "memcached", "ca
 // releases what it opened.
 func openManager(ctx context.Context, o options) (m *core.Manager, close func(), err error) {
 	cfg := core.DefaultConfig()
-	cfg.Optimistic = o.store == "memory" // parallel cart updates lose nothing
 	nop := func() {}
+	// withStore turns on optimistic versioning wherever the store supports
+	// it (memory, SQLite with versioning, memcached's CAS, the cached
+	// composition through SQLite), so parallel cart updates lose nothing.
+	withStore := func(st core.Store) (*core.Manager, error) {
+		cfg.Optimistic = core.Supports(st, core.CapVersioning)
+		return core.New(st, cfg)
+	}
 	switch o.store {
 	case "memory":
-		m, err = core.New(memstore.New(0), cfg)
+		m, err = withStore(memstore.New(0))
 		return m, nop, err
 	case "sqlite":
 		st, closeDB, err := openSQLite(ctx, o.db)
 		if err != nil {
 			return nil, nil, err
 		}
-		m, err = core.New(st, cfg)
+		m, err = withStore(st)
 		return m, closeDB, err
 	case "memcached":
 		mc, err := memcachestore.NewServers([]string{o.memcached})
 		if err != nil {
 			return nil, nil, err
 		}
-		m, err = core.New(mc, cfg)
+		m, err = withStore(mc)
 		return m, func() { _ = mc.Close() }, err
 	case "cached":
 		st, closeDB, err := openSQLite(ctx, o.db)
@@ -57,7 +63,7 @@ func openManager(ctx context.Context, o options) (m *core.Manager, close func(),
 			closeDB()
 			return nil, nil, err
 		}
-		m, err = core.New(cached, cfg)
+		m, err = withStore(cached)
 		return m, func() { _ = mc.Close(); closeDB() }, err
 	case "file", "cookie":
 		return openLocal(o, cfg)
@@ -66,13 +72,14 @@ func openManager(ctx context.Context, o options) (m *core.Manager, close func(),
 }
 
 // openSQLite opens the embedded SQLite database with a user index, so the
-// password page can sign a user out everywhere, and a background cleaner.
+// password page can sign a user out everywhere, versioning for optimistic
+// cart updates, and a background cleaner.
 func openSQLite(ctx context.Context, path string) (*gormstore.Store, func(), error) {
 	db, err := sqlitedb.Open(path, &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := gormstore.New(ctx, db, gormstore.WithUserIndex(), gormstore.WithCleanup(time.Hour))
+	st, err := gormstore.New(ctx, db, gormstore.WithUserIndex(), gormstore.WithVersioning(), gormstore.WithCleanup(time.Hour))
 	if err != nil {
 		return nil, nil, err
 	}
