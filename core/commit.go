@@ -13,7 +13,10 @@ const maxCreateAttempts = 10
 
 // Save stores the session now if it changed, so a handler can deal with a
 // failure before it writes its response. The cookie is still set when the
-// response goes out. ctx replaces the request's context for this call.
+// response goes out, and the session may still change until then. ctx
+// replaces the request's context for this call; [Config.StoreTimeout]
+// still bounds each store call. A session over [Config.MaxSessionBytes] is
+// not stored: the error wraps [ErrTooLarge].
 func (s *Session) Save(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -40,7 +43,10 @@ func (s *Session) saveLocked(ctx context.Context) error {
 	}
 	now := s.m.cfg.Now()
 	if s.m.cfg.IdleTimeout > 0 {
-		s.values[LastActivityKey] = strconv.AppendInt(nil, now.Unix(), 10)
+		s.setValueLocked(LastActivityKey, strconv.AppendInt(nil, now.Unix(), 10))
+	}
+	if err := s.saveSizeErrLocked(); err != nil {
+		return err
 	}
 	data, err := s.m.cfg.Codec.Encode(s.values)
 	if err != nil {

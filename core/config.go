@@ -48,6 +48,29 @@ type Config struct {
 	// changes (Django's rule is last writer wins). It needs a store that
 	// implements [VersionedStore]; use [Modify] for read-modify-writes.
 	Optimistic bool
+	// MaxSessionBytes bounds a session's size, counted as the JSON object
+	// of its values (the codec's input: every key and value as JSON, with
+	// the quotes, colons, commas and braces). A change that would leave a
+	// session over it and larger than before (Set, SetDefault, Update,
+	// Modify, the expiry setters, and the replay of changes on a version
+	// conflict) returns an error wrapping [ErrTooLarge] and leaves the
+	// session as it was; changes that shrink a session always work. A save
+	// of a session over it (one loaded that way, from a larger limit or
+	// another app) stores nothing and fails with [ErrTooLarge]: the error
+	// handler answers 500. With IdleTimeout on, the activity timestamp a
+	// save adds counts too. Zero means [DefaultMaxSessionBytes]; a negative
+	// value means no limit.
+	MaxSessionBytes int
+	// StoreTimeout bounds every store call a session makes (load, save,
+	// delete, versioned load and save, linking and unlinking its user): the
+	// call gets the request's context with this timeout, and a call that
+	// fails once its deadline passed returns an error wrapping
+	// [ErrStoreTimeout] (and [context.DeadlineExceeded]), which
+	// [DefaultErrorHandler] answers with 503. Requests that never touch the
+	// store pay nothing. Zero means [DefaultStoreTimeout]; a negative value
+	// means no bound beyond the request's context. Manager calls made with
+	// a context of their own (Ping, LogoutEverywhere) are not bounded.
+	StoreTimeout time.Duration
 	// Codec encodes values for the store; nil means [JSONCodec].
 	Codec Codec
 	// Now is the clock; nil means time.Now. Inject one in tests.
@@ -63,15 +86,28 @@ type Config struct {
 // DefaultCookieAge is Django's SESSION_COOKIE_AGE: two weeks.
 const DefaultCookieAge = 14 * 24 * time.Hour
 
+// DefaultMaxSessionBytes is the default [Config.MaxSessionBytes]: 64 KiB of
+// JSON, far more than carts, checkout forms and flash messages need, and
+// little enough that a visitor cannot fill the store.
+const DefaultMaxSessionBytes = 64 << 10
+
+// DefaultStoreTimeout is the default [Config.StoreTimeout]: a store that
+// has not answered in five seconds is treated as unavailable rather than
+// holding the request.
+const DefaultStoreTimeout = 5 * time.Second
+
 // DefaultConfig returns Django's default settings: cookie "sessionid", two
-// weeks, path "/", HttpOnly, SameSite=Lax, not Secure, JSON values.
+// weeks, path "/", HttpOnly, SameSite=Lax, not Secure, JSON values; and
+// cloakroom's bounds: [DefaultMaxSessionBytes] and [DefaultStoreTimeout].
 func DefaultConfig() Config {
 	return Config{
-		CookieName: "sessionid",
-		CookieAge:  DefaultCookieAge,
-		CookiePath: "/",
-		HTTPOnly:   true,
-		SameSite:   http.SameSiteLaxMode,
+		CookieName:      "sessionid",
+		CookieAge:       DefaultCookieAge,
+		CookiePath:      "/",
+		HTTPOnly:        true,
+		SameSite:        http.SameSiteLaxMode,
+		MaxSessionBytes: DefaultMaxSessionBytes,
+		StoreTimeout:    DefaultStoreTimeout,
 	}
 }
 
@@ -109,6 +145,12 @@ func (c *Config) validate() error {
 	}
 	if c.IdleTimeout > 0 && c.IdleTouchInterval == 0 {
 		c.IdleTouchInterval = max(c.IdleTimeout/10, time.Second)
+	}
+	if c.MaxSessionBytes == 0 {
+		c.MaxSessionBytes = DefaultMaxSessionBytes
+	}
+	if c.StoreTimeout == 0 {
+		c.StoreTimeout = DefaultStoreTimeout
 	}
 	if c.Codec == nil {
 		c.Codec = JSONCodec{}

@@ -95,9 +95,14 @@ func (s *Session) expireAtBrowserCloseLocked() bool {
 	return !e.abs && e.seconds == 0
 }
 
-func (s *Session) setExpiryRaw(raw json.RawMessage) error {
+// setExpiryRaw stores raw as the session's expiry, or removes it when raw
+// is nil. It fails as [Session.Set] does.
+func (s *Session) setExpiryRaw(op string, raw json.RawMessage) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.lateLocked(op); err != nil {
+		return err
+	}
 	s.loadLocked()
 	if s.loadErr != nil {
 		return s.loadErr
@@ -106,34 +111,42 @@ func (s *Session) setExpiryRaw(raw json.RawMessage) error {
 		s.deleteLocked(ExpiryKey)
 		return nil
 	}
-	s.putLocked(ExpiryKey, raw)
-	return nil
+	return s.putLocked(ExpiryKey, raw)
 }
 
 // SetExpiry makes the session expire d after each save (Django's
 // set_expiry with an int of seconds; d is rounded up to whole seconds). Zero
 // makes it expire when the browser closes; a negative d expires it at once.
+//
+// The expiry setters fail as [Session.Set] does: an error wrapping
+// [ErrResponseStarted] once the response's headers were sent (the cookie
+// could no longer follow), [ErrTooLarge] over [Config.MaxSessionBytes], or
+// the load error; the session is then left as it was.
 func (s *Session) SetExpiry(d time.Duration) error {
+	return s.setExpiry("SetExpiry", d)
+}
+
+func (s *Session) setExpiry(op string, d time.Duration) error {
 	secs := int64(d / time.Second)
 	if d > 0 && d%time.Second != 0 {
 		secs++
 	}
-	return s.setExpiryRaw(strconv.AppendInt(nil, secs, 10))
+	return s.setExpiryRaw(op, strconv.AppendInt(nil, secs, 10))
 }
 
 // SetExpiryAt makes the session expire at t (Django's set_expiry with a
-// datetime).
+// datetime). It fails as [Session.SetExpiry] does.
 func (s *Session) SetExpiryAt(t time.Time) error {
-	return s.setExpiryRaw(json.RawMessage(`"` + t.Format(isoLayout) + `"`))
+	return s.setExpiryRaw("SetExpiryAt", json.RawMessage(`"`+t.Format(isoLayout)+`"`))
 }
 
 // SetExpireAtBrowserClose makes the session's cookie a browser-session
-// cookie (Django's set_expiry(0)).
-func (s *Session) SetExpireAtBrowserClose() error { return s.SetExpiry(0) }
+// cookie (Django's set_expiry(0)). It fails as [Session.SetExpiry] does.
+func (s *Session) SetExpireAtBrowserClose() error { return s.setExpiry("SetExpireAtBrowserClose", 0) }
 
 // ResetExpiry returns the session to the global expiry policy (Django's
-// set_expiry(None)).
-func (s *Session) ResetExpiry() error { return s.setExpiryRaw(nil) }
+// set_expiry(None)). It fails as [Session.SetExpiry] does.
+func (s *Session) ResetExpiry() error { return s.setExpiryRaw("ResetExpiry", nil) }
 
 // ExpiryAge returns how long the session lives from now (Django's
 // get_expiry_age).

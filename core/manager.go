@@ -13,7 +13,8 @@ import (
 // A Manager is safe for concurrent use and should live as long as the app.
 type Manager struct {
 	cfg       Config
-	store     Store          // server-side store, or nil
+	store     Store          // the store sessions call: given, or bounded by StoreTimeout; nil for cookies
+	given     Store          // the store passed to New, for Store()
 	cookies   CookieStore    // cookie-side store, or nil
 	versioned VersionedStore // store, when Config.Optimistic is on
 	users     UserIndex      // store, when it supports CapUserIndex
@@ -28,15 +29,18 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, store: store}
+	m := &Manager{cfg: cfg, store: store, given: store}
+	if cfg.StoreTimeout > 0 {
+		m.store = &boundedStore{inner: store, d: cfg.StoreTimeout}
+	}
 	if Supports(store, CapUserIndex) {
-		m.users = store.(UserIndex)
+		m.users = m.store.(UserIndex)
 	}
 	if cfg.Optimistic {
 		if !Supports(store, CapVersioning) {
 			return nil, fmt.Errorf("%w: Optimistic needs a store that supports core.VersionedStore; %T does not (%w)", ErrInvalidConfig, store, ErrUnsupported)
 		}
-		m.versioned = store.(VersionedStore)
+		m.versioned = m.store.(VersionedStore)
 	}
 	return m, nil
 }
@@ -59,8 +63,9 @@ func NewWithCookieStore(cs CookieStore, cfg Config) (*Manager, error) {
 // Config returns the manager's settings, with defaults filled in.
 func (m *Manager) Config() Config { return m.cfg }
 
-// Store returns the server-side store, or nil for a cookie-store manager.
-func (m *Manager) Store() Store { return m.store }
+// Store returns the server-side store passed to [New], or nil for a
+// cookie-store manager.
+func (m *Manager) Store() Store { return m.given }
 
 // Supports reports whether the manager's store offers c (see [Supports]);
 // a cookie-store manager supports none.
@@ -113,18 +118,26 @@ func (m *Manager) acceptable(v string) bool {
 }
 
 // DefaultErrorHandler answers 400 Bad Request when the session was deleted
-// by a concurrent request (Django's SessionInterrupted) and 500 Internal
-// Server Error for any other failure. It never shows err to the client.
+// by a concurrent request (Django's SessionInterrupted); 503 Service
+// Unavailable with "Retry-After: 1" when the store did not answer within
+// [Config.StoreTimeout] ([ErrStoreTimeout]), a passing condition the client
+// may retry; and 500 Internal Server Error for any other failure, including
+// a session over [Config.MaxSessionBytes] at save (the handler's fault, not
+// the client's). It never shows err to the client.
 func DefaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	h := w.Header()
 	h.Del("Content-Encoding")
 	h.Del("Etag")
 	h.Del("Last-Modified")
-	if errors.Is(err, ErrSessionDeleted) {
+	switch {
+	case errors.Is(err, ErrSessionDeleted):
 		http.Error(w, "The request's session was deleted before the request completed. The user may have logged out in a concurrent request.", http.StatusBadRequest)
-		return
+	case errors.Is(err, ErrStoreTimeout):
+		h.Set("Retry-After", "1")
+		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+	default:
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 	}
-	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 }
 
 func (m *Manager) logError(ctx context.Context, msg string, err error) {

@@ -49,37 +49,53 @@ func (s *Session) record(op func(map[string]json.RawMessage) error) {
 // a cart: with [Config.Optimistic] on, a conflicting save reloads the session
 // and calls fn again on the fresh value, so no request's change is lost. fn
 // may therefore run more than once and must depend only on its arguments.
+//
+// Modify fails as [Session.Set] does, leaving the session as it was: fn's
+// error, an error wrapping [ErrTooLarge] when fn's result would grow the
+// session past [Config.MaxSessionBytes], [ErrResponseStarted] once the
+// response's headers were sent (fn is not called), or the load error. When
+// the replay after a conflict makes the session too large, the save fails
+// with [ErrTooLarge] and stores nothing.
 func Modify[T any](s *Session, key string, fn func(v T, present bool) (T, error)) error {
-	op := func(values map[string]json.RawMessage) error {
+	next := func(values map[string]json.RawMessage) (json.RawMessage, error) {
 		var v T
 		raw, ok := values[key]
 		if ok {
 			if err := json.Unmarshal(raw, &v); err != nil {
-				return fmt.Errorf("cloakroom: session value %q: %w", key, err)
+				return nil, fmt.Errorf("cloakroom: session value %q: %w", key, err)
 			}
 		}
 		nv, err := fn(v, ok)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		enc, err := encode(key, nv)
-		if err != nil {
-			return err
-		}
-		values[key] = enc
-		return nil
+		return encode(key, nv)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.lateLocked("Modify"); err != nil {
+		return err
+	}
 	s.loadLocked()
 	if s.loadErr != nil {
 		return s.loadErr
 	}
-	if err := op(s.values); err != nil {
+	enc, err := next(s.values)
+	if err != nil {
 		return err
 	}
+	if err := s.fitsLocked(key, s.deltaLocked(key, enc)); err != nil {
+		return err
+	}
+	s.setValueLocked(key, enc)
 	s.modified = true
-	s.record(op)
+	s.record(func(values map[string]json.RawMessage) error {
+		enc, err := next(values)
+		if err == nil {
+			values[key] = enc
+		}
+		return err
+	})
 	return nil
 }
 
@@ -116,7 +132,10 @@ func (s *Session) saveVersionedLocked(ctx context.Context, rec Record) error {
 		if s.m.cfg.IdleTimeout > 0 {
 			values[LastActivityKey] = s.values[LastActivityKey]
 		}
-		s.values, s.version = values, version
+		s.values, s.version, s.sized = values, version, false
+		if err := s.saveSizeErrLocked(); err != nil {
+			return fmt.Errorf("cloakroom: replaying session changes: %w", err)
+		}
 		if rec.Data, err = s.m.cfg.Codec.Encode(values); err != nil {
 			return fmt.Errorf("cloakroom: encoding session: %w", err)
 		}

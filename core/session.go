@@ -35,6 +35,9 @@ type Session struct {
 	oldKey     string // key to delete once the new one is stored (CycleKey)
 	saved      bool   // Save stored the current state during this request
 	committed  bool
+	sized      bool  // size is valid (see sizeLocked)
+	lateLogged bool  // a change after the commit was logged
+	size       int32 // sum of entrySize over values (see limit.go), while sized; int32 fits the padding
 	commitErr  error
 	loadErr    error // the store failed: the session must not be saved
 	values     map[string]json.RawMessage
@@ -176,6 +179,11 @@ func encode(key string, v any) (json.RawMessage, error) {
 
 // Set stores v under key. v must be serialisable as JSON: a channel, a
 // function or a cyclic value is an error here, never at commit.
+//
+// Set returns an error wrapping [ErrTooLarge], and stores nothing, when the
+// session would grow past [Config.MaxSessionBytes]; one wrapping
+// [ErrResponseStarted], and stores nothing, once the response's headers
+// were sent; and the load error when the session could not be loaded.
 func (s *Session) Set(key string, v any) error {
 	raw, err := encode(key, v)
 	if err != nil {
@@ -183,25 +191,36 @@ func (s *Session) Set(key string, v any) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.lateLocked("Set"); err != nil {
+		return err
+	}
 	s.loadLocked()
 	if s.loadErr != nil {
 		return s.loadErr
 	}
-	s.putLocked(key, raw)
-	return nil
+	return s.putLocked(key, raw)
 }
 
-// putLocked stores raw under key, recording the change for replay.
-func (s *Session) putLocked(key string, raw json.RawMessage) {
-	s.values[key] = raw
+// putLocked stores raw under key, recording the change for replay, unless
+// the session would grow past MaxSessionBytes.
+func (s *Session) putLocked(key string, raw json.RawMessage) error {
+	if err := s.fitsLocked(key, s.deltaLocked(key, raw)); err != nil {
+		return err
+	}
+	s.setValueLocked(key, raw)
 	s.modified = true
 	s.record(func(v map[string]json.RawMessage) error { v[key] = raw; return nil })
+	return nil
 }
 
 // deleteLocked removes key if present, recording the change for replay.
 func (s *Session) deleteLocked(key string) bool {
-	if _, ok := s.values[key]; !ok {
+	old, ok := s.values[key]
+	if !ok {
 		return false
+	}
+	if s.sized {
+		s.size -= int32(entrySize(key, old))
 	}
 	delete(s.values, key)
 	s.modified = true
@@ -210,7 +229,8 @@ func (s *Session) deleteLocked(key string) bool {
 }
 
 // SetDefault stores v under key unless the key is present, and reports
-// whether it stored v.
+// whether it stored v. It fails as [Session.Set] does; finding the key
+// present is never an error.
 func (s *Session) SetDefault(key string, v any) (bool, error) {
 	s.mu.Lock()
 	s.loadLocked()
@@ -231,7 +251,13 @@ func (s *Session) SetDefault(key string, v any) (bool, error) {
 	if _, present = s.values[key]; present { // set meanwhile by another goroutine
 		return false, nil
 	}
-	s.values[key] = raw
+	if err := s.lateLocked("SetDefault"); err != nil {
+		return false, err
+	}
+	if err := s.fitsLocked(key, entrySize(key, raw)); err != nil {
+		return false, err
+	}
+	s.setValueLocked(key, raw)
 	s.modified = true
 	s.record(func(v map[string]json.RawMessage) error {
 		if _, ok := v[key]; !ok {
@@ -243,7 +269,9 @@ func (s *Session) SetDefault(key string, v any) (bool, error) {
 }
 
 // Update stores every entry of values, as Django's update; nothing is stored
-// if any value cannot be.
+// if any value cannot be, including when the session would grow past
+// [Config.MaxSessionBytes] ([ErrTooLarge]) or the response's headers were
+// sent ([ErrResponseStarted]).
 func (s *Session) Update(values map[string]any) error {
 	raws := make(map[string]json.RawMessage, len(values))
 	for k, v := range values {
@@ -255,12 +283,24 @@ func (s *Session) Update(values map[string]any) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.lateLocked("Update"); err != nil {
+		return err
+	}
 	s.loadLocked()
 	if s.loadErr != nil {
 		return s.loadErr
 	}
+	delta := 0
 	for k, raw := range raws {
-		s.putLocked(k, raw)
+		delta += s.deltaLocked(k, raw)
+	}
+	if err := s.fitsLocked("", delta); err != nil {
+		return err
+	}
+	for k, raw := range raws {
+		s.setValueLocked(k, raw)
+		s.modified = true
+		s.record(func(v map[string]json.RawMessage) error { v[k] = raw; return nil })
 	}
 	return nil
 }
@@ -274,22 +314,41 @@ func (s *Session) Has(key string) bool {
 	return ok
 }
 
-// Delete removes key; a missing key is not an error.
-func (s *Session) Delete(key string) {
+// Delete removes key; a missing key is not an error. The error is the load
+// error when the session could not be loaded, or wraps
+// [ErrResponseStarted] (and the key stays) when key is present and the
+// response's headers were sent.
+func (s *Session) Delete(key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.loadLocked()
+	if s.loadErr != nil {
+		return s.loadErr
+	}
+	if _, ok := s.values[key]; ok {
+		if err := s.lateLocked("Delete"); err != nil {
+			return err
+		}
+	}
 	s.deleteLocked(key)
+	return nil
 }
 
 // Pop decodes the value under key into dst (when dst is not nil), removes
-// it, and reports whether it was present.
+// it, and reports whether it was present. When key is present and the
+// response's headers were sent it removes nothing and returns false and an
+// error wrapping [ErrResponseStarted]; a missing key is never an error.
 func (s *Session) Pop(key string, dst any) (bool, error) {
 	s.mu.Lock()
 	s.loadLocked()
 	raw, ok := s.values[key]
-	s.deleteLocked(key)
 	loadErr := s.loadErr
+	if ok && loadErr == nil {
+		loadErr = s.lateLocked("Pop")
+	}
+	if loadErr == nil {
+		s.deleteLocked(key)
+	}
 	s.mu.Unlock()
 	if loadErr != nil {
 		return false, loadErr
@@ -325,17 +384,23 @@ func (s *Session) Len() int {
 }
 
 // Clear removes every value, keeping the key (Django's clear). Use Flush at
-// logout.
-func (s *Session) Clear() {
+// logout. Once the response's headers were sent it clears nothing and
+// returns an error wrapping [ErrResponseStarted].
+func (s *Session) Clear() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.lateLocked("Clear"); err != nil {
+		return err
+	}
 	s.clearLocked()
+	return nil
 }
 
 func (s *Session) clearLocked() {
 	s.accessed = true
 	s.loaded = true
 	s.values = make(map[string]json.RawMessage)
+	s.size, s.sized = 0, true
 	s.modified = true
 	s.record(func(v map[string]json.RawMessage) error { clear(v); return nil })
 }
@@ -354,20 +419,26 @@ func (s *Session) isEmptyLocked() bool {
 
 // Flush removes every value, deletes the session from the store and drops
 // its key, so the cookie is deleted: call it at logout.
+//
+// Once the response's headers were sent the cookie can no longer be
+// deleted: Flush still deletes the stored session (the logout holds on the
+// server; a cookie store's session cannot be revoked) and returns an error
+// wrapping [ErrResponseStarted].
 func (s *Session) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	late := s.lateLocked("Flush")
 	s.clearLocked()
 	s.loadErr = nil
 	for _, k := range [2]string{s.key, s.oldKey} {
 		if k != "" && s.m.store != nil && !s.mustCreateKey(k) {
 			if err := s.m.store.Delete(s.ctx, k); err != nil {
-				return fmt.Errorf("cloakroom: flushing session: %w", err)
+				return errors.Join(fmt.Errorf("cloakroom: flushing session: %w", err), late)
 			}
 		}
 	}
 	s.key, s.oldKey, s.mustCreate, s.ops = "", "", false, nil
-	return nil
+	return late
 }
 
 // mustCreateKey reports whether k is a key this request made up and never
@@ -377,9 +448,16 @@ func (s *Session) mustCreateKey(k string) bool { return s.mustCreate && k == s.k
 // CycleKey gives the session a new key while keeping its values, and
 // deletes the old key from the store when the session is saved: call it at
 // login to prevent session fixation.
+//
+// Once the response's headers were sent it changes nothing and returns an
+// error wrapping [ErrResponseStarted]: the new key could not reach the
+// client.
 func (s *Session) CycleKey() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.lateLocked("CycleKey"); err != nil {
+		return err
+	}
 	s.loadLocked()
 	if s.loadErr != nil {
 		return s.loadErr

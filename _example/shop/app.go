@@ -123,10 +123,34 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, s *core.Session, st
 	_, _ = w.Write([]byte(buf.String()))
 }
 
-// fail answers 503 when the session store is unavailable.
+// fail answers a failed session change: 413 with the shop's own page when
+// the visitor sent more than a session may hold (core.ErrTooLarge: nothing
+// was stored, the session is as it was), 503 when the session store is
+// unavailable.
 func (a *App) fail(w http.ResponseWriter, err error) {
+	if errors.Is(err, core.ErrTooLarge) {
+		a.log.Warn("shop: session change refused", "error", err)
+		a.errorPage(w, http.StatusRequestEntityTooLarge, "Too much to remember",
+			"What you entered is too long for us to keep. Please shorten it and try again; your cart is still there.")
+		return
+	}
 	a.log.Error("shop: request failed", "error", err)
 	http.Error(w, "The shop is having trouble remembering things right now. Please try again.", http.StatusServiceUnavailable)
+}
+
+// errorPage writes the shop's error page without touching the session,
+// which may be what failed.
+func (a *App) errorPage(w http.ResponseWriter, status int, title, msg string) {
+	var buf strings.Builder
+	p := page{Title: title, Theme: "light", Store: a.storeName, Framework: a.framework, Data: msg}
+	if err := a.tmpl["error"].Execute(&buf, p); err != nil {
+		a.log.Error("shop: rendering the error page", "error", err)
+		http.Error(w, msg, status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(buf.String()))
 }
 
 func (a *App) loadCart(s *core.Session) (Cart, error) {
@@ -304,9 +328,14 @@ func (a *App) place(w http.ResponseWriter, r *http.Request, s *core.Session) {
 		return
 	}
 	c := a.loadCheckout(s)
-	s.Delete(keyCart)
-	s.Delete(keyCheckout)
-	if err := flash.Add(s, flash.Success, fmt.Sprintf("Thank you, %s! Your order is on its way (%s shipping).", c.Name, c.Shipping)); err != nil {
+	err := s.Delete(keyCart)
+	if err == nil {
+		err = s.Delete(keyCheckout)
+	}
+	if err == nil {
+		err = flash.Add(s, flash.Success, fmt.Sprintf("Thank you, %s! Your order is on its way (%s shipping).", c.Name, c.Shipping))
+	}
+	if err != nil {
 		a.fail(w, err)
 		return
 	}

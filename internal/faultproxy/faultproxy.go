@@ -1,10 +1,9 @@
-// Package faultproxy is a TCP proxy on loopback that a test can cut and
-// restore, to make a real server (PostgreSQL, MariaDB, memcached)
-// unreachable and reachable again.
+// Package faultproxy is a TCP proxy on loopback that a test can cut, stall
+// and restore, to make a real server (PostgreSQL, MariaDB, memcached)
+// unreachable, unresponsive, and reachable again.
 package faultproxy
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ type Proxy struct {
 	target string
 	mu     sync.Mutex
 	cut    bool
+	stall  chan struct{} // while stalled: closed when the stall ends
 	conns  map[net.Conn]struct{}
 	wg     sync.WaitGroup
 }
@@ -41,21 +41,55 @@ func Start(t testing.TB, target string) *Proxy {
 // Addr is the address clients connect to.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
-// Cut drops every open connection and refuses new ones until Restore.
+// Cut drops every open connection and refuses new ones until Restore. It
+// ends a stall.
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = true
+	p.endStallLocked()
 	for c := range p.conns {
 		_ = c.Close()
 	}
 }
 
-// Restore lets connections through again.
+// Stall makes the server unresponsive without closing anything, as a
+// blackholed network or a frozen server would: connections stay open and
+// new ones are accepted, but no byte goes through in either direction
+// until Restore or Cut, so a client waits until its own deadline. Bytes
+// sent meanwhile are held, and delivered on Restore to connections still
+// open.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	if p.stall == nil {
+		p.stall = make(chan struct{})
+	}
+	p.mu.Unlock()
+}
+
+// Restore lets connections through again, ending a cut or a stall.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	p.cut = false
+	p.endStallLocked()
 	p.mu.Unlock()
+}
+
+func (p *Proxy) endStallLocked() {
+	if p.stall != nil {
+		close(p.stall)
+		p.stall = nil
+	}
+}
+
+// wait blocks while the proxy is stalled.
+func (p *Proxy) wait() {
+	p.mu.Lock()
+	ch := p.stall
+	p.mu.Unlock()
+	if ch != nil {
+		<-ch
+	}
 }
 
 func (p *Proxy) track(c net.Conn) bool {
@@ -100,9 +134,22 @@ func (p *Proxy) accept() {
 	}
 }
 
+// pipe copies src to dst, holding each chunk while the proxy is stalled.
 func (p *Proxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.wait()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	p.untrack(dst)
 	p.untrack(src)
 }

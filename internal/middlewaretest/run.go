@@ -43,6 +43,8 @@ type Env struct {
 	logMu  sync.Mutex
 	// proceed releases the /stream route's second chunk.
 	proceed chan struct{}
+	// late receives what the /late route's changes returned.
+	late chan lateResult
 }
 
 func (e *Env) logs() string {
@@ -164,6 +166,13 @@ func (e *Env) routes() map[string]Route {
 			}
 			return ok("stored a big session")
 		},
+		"/peek": func(s *core.Session, r *http.Request) Response {
+			// Reads the session and ignores failures: the commit reports them.
+			s.Has("n")
+			return ok("peeked")
+		},
+		"/late":          e.lateRoute,
+		"/save-then-set": saveThenSetRoute,
 		"/status503": func(s *core.Session, r *http.Request) Response {
 			if err := s.Err(); err != nil {
 				return Response{Status: http.StatusServiceUnavailable, Body: "sessions unavailable"}
@@ -189,7 +198,7 @@ func (x suite) newEnv(t *testing.T, edit func(*core.Config)) *Env {
 // default configuration, logging to the Env, edited by edit.
 func startEnv(t *testing.T, serve Serve, edit func(*core.Config), open func(core.Config) (*core.Manager, error)) *Env {
 	t.Helper()
-	e := &Env{T: t, Log: new(bytes.Buffer), proceed: make(chan struct{})}
+	e := &Env{T: t, Log: new(bytes.Buffer), proceed: make(chan struct{}), late: make(chan lateResult, 1)}
 	cfg := core.DefaultConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(syncWriter{&e.logMu, e.Log}, nil))
 	if edit != nil {
@@ -332,6 +341,8 @@ func (x suite) cases() []testCase {
 		{"FakeClock", x.fakeClock},
 		{"Streaming", x.streaming},
 		{"Parallel", x.parallel},
+		{"ChangeAfterResponseStarted", x.lateChanges},
+		{"SaveIsNotACommit", x.saveIsNotCommit},
 	}
 }
 
