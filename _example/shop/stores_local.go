@@ -13,16 +13,27 @@ import (
 func openLocal(o options, cfg core.Config) (*core.Manager, func(), error) {
 	nop := func() {}
 	if o.store == "file" {
-		dir := o.dir
+		dir, cleanup := o.dir, nop
 		if dir == "" {
-			dir = os.TempDir()
+			// A private directory of this run: the OS temp dir itself is
+			// shared, and filestore refuses it.
+			var err error
+			if dir, err = os.MkdirTemp("", "shop-sessions-"); err != nil {
+				return nil, nil, err
+			}
+			cleanup = func() { _ = os.RemoveAll(dir) }
 		}
 		st, err := filestore.New(dir)
 		if err != nil {
+			cleanup()
 			return nil, nil, err
 		}
 		m, err := core.New(st, cfg)
-		return m, nop, err
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		return m, cleanup, nil
 	}
 	if len(o.cookieSecret) < cookiestore.MinSecretLength {
 		return nil, nil, errors.New("the cookie store needs -cookie-secret (or SHOP_COOKIE_SECRET) of at least 32 bytes")

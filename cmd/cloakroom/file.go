@@ -1,21 +1,20 @@
 package main
 
 import (
-	"os"
+	"fmt"
 
 	"github.com/cloakroom/cloakroom/core/filestore"
 )
 
 func openFile(f *storeFlags) (*opened, error) {
-	dir := f.dir
-	if dir == "" {
-		dir = os.TempDir()
+	if f.dir == "" {
+		return nil, fmt.Errorf("%w: -dir is required for -store file", errUsage)
 	}
-	var opts []filestore.Option
+	opts := []filestore.Option{filestore.WithMaxFileBytes(f.maxFileBytes)}
 	if f.prefix != "" {
 		opts = append(opts, filestore.WithPrefix(f.prefix))
 	}
-	st, err := filestore.New(dir, opts...)
+	st, err := filestore.New(f.dir, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -9,12 +9,17 @@
 //
 //	-store gorm|file|memcached   which store (default gorm)
 //	-driver sqlite|postgres|mysql, -dsn DSN, -table NAME   for gorm
-//	-dir DIR, -prefix PREFIX                                 for file
+//	-dir DIR, -prefix PREFIX, -max-file-bytes N              for file (-dir required)
 //	-servers host:port,...                                   for memcached
 //
 // clearsessions is Django's command of that name: on a terminal it draws a
 // progress bar. Memcached expires sessions by itself, so clearsessions has
 // nothing to do there and stats reports the server's own counters.
+//
+// For the file store, clearsessions also removes corrupt session files
+// (unreadable header, wrong size or checksum, or over -max-file-bytes, which
+// must be the application's bound), and stats counts them as expired: the
+// expired count stats reports is what clearsessions deletes.
 package main
 
 import (

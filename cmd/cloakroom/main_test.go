@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,7 +74,7 @@ func TestMemcachedStats(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"nope"}, {"stats", "-store", "redis"}, {"stats"}, {"stats", "-driver", "oracle", "-dsn", "x"}, {"stats", "-bogus"}} {
+	for _, args := range [][]string{{}, {"nope"}, {"stats", "-store", "redis"}, {"stats"}, {"stats", "-driver", "oracle", "-dsn", "x"}, {"stats", "-bogus"}, {"stats", "-store", "file"}, {"clearsessions", "-store", "file"}} {
 		if code, _, errOut := runCmd(t, args...); code != 2 || errOut == "" {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and a message", args, code, errOut)
 		}
@@ -112,5 +114,99 @@ func TestFileStore(t *testing.T) {
 	code, out, _ = runCmd(t, "clearsessions", "-store", "file", "-dir", dir)
 	if code != 0 || !strings.Contains(out, "deleted 3 expired sessions") {
 		t.Fatalf("clearsessions: %d %s", code, out)
+	}
+}
+
+// TestFileStoreCorruptFiles: stats counts corrupt session files as expired
+// and clearsessions deletes exactly what stats counted, corrupt files
+// included; -max-file-bytes must match the application's bound.
+func TestFileStoreCorruptFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const appBound = 4 << 20 // the application raised the bound
+	app, err := filestore.New(dir, filestore.WithMaxFileBytes(appBound))
+	if err != nil {
+		t.Fatal(err)
+	}
+	save := func(data string, exp time.Time) string {
+		t.Helper()
+		k, _ := core.NewKey()
+		if err := app.Save(ctx, core.Record{Key: k, Data: []byte(data), Expiry: exp}, core.Create); err != nil {
+			t.Fatal(err)
+		}
+		return filepath.Join(dir, filestore.DefaultPrefix+k)
+	}
+	future, past := time.Now().Add(time.Hour), time.Now().Add(-time.Hour)
+	save(`{"a":1}`, future)
+	big := save(`{"blob":"`+strings.Repeat("x", 2<<20)+`"}`, future) // over the default bound
+	save(`{"a":2}`, past)
+	save(`{"a":3}`, past)
+	// Corrupt: garbage, a flipped data byte, a truncated file, a huge one.
+	if err := os.WriteFile(save(`{"a":4}`, future), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := save(`{"user":"alice"}`, future)
+	b, _ := os.ReadFile(p)
+	b[len(b)-3] ^= 0x20
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p = save(`{"user":"bob"}`, future)
+	if err := os.Truncate(p, 20); err != nil {
+		t.Fatal(err)
+	}
+	p = save(`{"user":"carol"}`, future)
+	if err := os.Truncate(p, 100<<20); err != nil { // a 100 MB file
+		t.Fatal(err)
+	}
+	// Not session files: left alone and not counted.
+	decoy := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(decoy, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bound := fmt.Sprint(appBound)
+
+	// With the default bound, the large live session would count as corrupt.
+	code, out, errOut := runCmd(t, "stats", "-store", "file", "-dir", dir)
+	if code != 0 || !strings.Contains(out, "live sessions     1\n") || !strings.Contains(out, "expired sessions  7 ") {
+		t.Errorf("stats with the default bound: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, "stats", "-store", "file", "-dir", dir, "-max-file-bytes", bound)
+	if code != 0 || !strings.Contains(out, "live sessions     2\n") || !strings.Contains(out, "expired sessions  6 ") {
+		t.Fatalf("stats: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, "clearsessions", "-store", "file", "-dir", dir, "-max-file-bytes", bound)
+	if code != 0 || !strings.Contains(out, "deleted 6 expired sessions") {
+		t.Fatalf("clearsessions: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, "stats", "-store", "file", "-dir", dir, "-max-file-bytes", bound)
+	if code != 0 || !strings.Contains(out, "live sessions     2\n") || !strings.Contains(out, "expired sessions  0 ") {
+		t.Errorf("stats after clearsessions: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, "clearsessions", "-store", "file", "-dir", dir, "-max-file-bytes", bound)
+	if code != 0 || !strings.Contains(out, "deleted 0 expired sessions") {
+		t.Errorf("second clearsessions: %d %s %s", code, out, errOut)
+	}
+	for _, p := range []string{big, decoy} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", p, err)
+		}
+	}
+}
+
+// TestFileStoreDirRequired: the file store has no default directory (the OS
+// temp dir is shared); a missing one is created private.
+func TestFileStoreDirRequired(t *testing.T) {
+	code, _, errOut := runCmd(t, "stats", "-store", "file")
+	if code != 2 || !strings.Contains(errOut, "-dir is required") {
+		t.Errorf("stats -store file without -dir: exit %d, %q", code, errOut)
+	}
+	dir := filepath.Join(t.TempDir(), "new")
+	code, out, errOut := runCmd(t, "stats", "-store", "file", "-dir", dir)
+	if code != 0 || !strings.Contains(out, "live sessions     0") {
+		t.Errorf("stats on a new directory: %d %s %s", code, out, errOut)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("created directory: %v, %v; want mode 0700", fi, err)
 	}
 }

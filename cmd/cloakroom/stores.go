@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/core/filestore"
 	"github.com/cloakroom/cloakroom/gormstore"
 	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 	"gorm.io/driver/mysql"
@@ -21,6 +22,7 @@ type storeFlags struct {
 	kind, driver, dsn, table string
 	batch                    int
 	dir, prefix              string
+	maxFileBytes             int64
 	servers                  string
 }
 
@@ -30,7 +32,9 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dsn, "dsn", "", "gorm data source: a SQLite file path, or a PostgreSQL/MySQL DSN")
 	fs.StringVar(&f.table, "table", "django_session", "gorm table `name`")
 	fs.IntVar(&f.batch, "batch", 1000, "gorm rows per DELETE statement in clearsessions")
-	fs.StringVar(&f.dir, "dir", "", "file store `directory` (default: the OS temp dir)")
+	fs.StringVar(&f.dir, "dir", "", "file store `directory` (required for -store file)")
+	fs.Int64Var(&f.maxFileBytes, "max-file-bytes", filestore.DefaultMaxFileBytes,
+		"file store size `bound` of a session file: the application's WithMaxFileBytes (larger files are corrupt and cleared)")
 	fs.StringVar(&f.prefix, "prefix", "", "file name or memcached key `prefix` (default: the store's)")
 	fs.StringVar(&f.servers, "servers", "127.0.0.1:11211", "memcached `servers`, comma-separated")
 }

@@ -9,21 +9,32 @@
 // either the old or the new complete file, never a partial one. Files are
 // created with mode 0600.
 //
+// Bounded resources: no session file is read past a bound,
+// [DefaultMaxFileBytes] unless [WithMaxFileBytes] says otherwise. Load
+// reports a larger file as tampered without reading it, Save refuses data
+// that would make one with [core.ErrTooLarge], and ClearExpired removes such
+// files along with the other corrupt ones. Lock waits end when the request's
+// context does.
+//
 // Concurrency: Load takes no lock. Create of a key that has no file uses
 // link(2), which fails if the name exists, so two processes can never both
 // create one key. The short critical sections that check a file and then
 // replace or remove it (Create over an expired file, Update, Delete and
 // ClearExpired) hold an exclusive flock(2) on a lock file in the directory,
 // so an Update racing a Delete in another process is reported as
-// [core.ErrSessionDeleted] instead of resurrecting the session. On platforms
-// without flock in package syscall (Windows, Solaris, Plan 9...) that lock
-// only excludes goroutines of one process.
+// [core.ErrSessionDeleted] instead of resurrecting the session. Waiting for
+// that lock stops when the operation's context is done, with an error
+// wrapping the context's error. On platforms without flock in package
+// syscall (Windows, Solaris, Plan 9...) that lock only excludes goroutines of
+// one process.
 //
-// Security: keys are checked with [core.ValidKey] before any path is built,
-// and files that are not regular files owned by the current user are treated
-// as tampered. The default directory, [os.TempDir], is shared on multi-user
-// machines; give production deployments a private directory. Two stores
-// sharing a directory must use prefixes of which none is a prefix of another.
+// Security: there is no default directory: [New] needs one, creates it with
+// mode 0700 when it does not exist, and refuses one that other users can
+// write to (such as /tmp), unless it is sticky and owned by the current user.
+// Keys are checked with [core.ValidKey] before any path is built, and files
+// that are not regular files owned by the current user are treated as
+// tampered and never removed. Two stores sharing a directory must use
+// prefixes of which none is a prefix of another.
 package filestore
 
 import (
@@ -47,20 +58,33 @@ const DefaultPrefix = "sessionid"
 // be before ClearExpired removes it.
 const DefaultTempMaxAge = time.Hour
 
+// DefaultMaxFileBytes is the size bound of a session file unless
+// [WithMaxFileBytes] sets another: 1 MiB of session data, far more than a
+// session should hold, plus the longest header line (129 bytes).
+const DefaultMaxFileBytes = 1<<20 + maxHeader + 1
+
 // maxPrefix bounds the prefix so that prefix+key stays a short file name.
 const maxPrefix = 64
 
 // Store keeps each session in its own file. It is safe for concurrent use by
 // goroutines and by processes sharing the directory. Create it with [New].
 type Store struct {
-	dir        string // absolute and clean
-	prefix     string
-	tmpPrefix  string // "." + prefix + ".tmp-"
-	lockPath   string
-	now        func() time.Time
-	sync       bool
-	tempMaxAge time.Duration
+	dir          string // absolute and clean
+	prefix       string
+	tmpPrefix    string // "." + prefix + ".tmp-"
+	lockPath     string
+	now          func() time.Time
+	sync         bool
+	tempMaxAge   time.Duration
+	maxFileBytes int64
 }
+
+// The optional capabilities, implemented directly: [core.Supports] reports
+// both.
+var (
+	_ core.ExpiredClearer = (*Store)(nil)
+	_ core.Pinger         = (*Store)(nil)
+)
 
 // Option configures a [Store].
 type Option func(*Store)
@@ -84,13 +108,28 @@ func WithSync(on bool) Option { return func(s *Store) { s.sync = on } }
 // [DefaultTempMaxAge]).
 func WithTempMaxAge(d time.Duration) Option { return func(s *Store) { s.tempMaxAge = d } }
 
-// New returns a store keeping its files in dir (the empty string means
-// [os.TempDir]). It returns an error wrapping [core.ErrInvalidConfig] when
-// dir does not exist, is not a directory or is not writable, or when an
-// option is invalid.
+// WithMaxFileBytes bounds the size of a session file, header included, to n
+// bytes (default [DefaultMaxFileBytes]; zero or less means the default, and
+// n must leave room for the header: at least 129). Save refuses a record
+// whose file would be larger with an error wrapping [core.ErrTooLarge], and
+// writes nothing. Load never reads more than n+1 bytes: a larger file is
+// corrupt (an error wrapping [core.ErrTampered]), and Stats and ClearExpired
+// treat it as such, so ClearExpired removes it.
+//
+// Every store sharing a directory and prefix, including the cloakroom
+// clearsessions command (its -max-file-bytes flag), must use the same bound,
+// or one of them removes the sessions the others saved over its bound.
+func WithMaxFileBytes(n int64) Option { return func(s *Store) { s.maxFileBytes = n } }
+
+// New returns a store keeping its files in dir, which is required. When dir
+// does not exist, New creates it (and its missing parents) with mode 0700.
+// It returns an error wrapping [core.ErrInvalidConfig] when dir is empty, is
+// not a directory, cannot be created or written, or is writable by other
+// users (group or world write permission) without being a sticky directory
+// owned by the current user; or when an option is invalid.
 func New(dir string, opts ...Option) (*Store, error) {
 	if dir == "" {
-		dir = os.TempDir()
+		return nil, fmt.Errorf("filestore: a directory is required (a private one: not the shared %s): %w", os.TempDir(), core.ErrInvalidConfig)
 	}
 	s := &Store{prefix: DefaultPrefix, now: time.Now, tempMaxAge: DefaultTempMaxAge}
 	for _, o := range opts {
@@ -103,16 +142,29 @@ func New(dir string, opts ...Option) (*Store, error) {
 	if s.now == nil || s.tempMaxAge <= 0 {
 		return nil, fmt.Errorf("filestore: nil clock or non-positive temp max age: %w", core.ErrInvalidConfig)
 	}
+	if s.maxFileBytes <= 0 {
+		s.maxFileBytes = DefaultMaxFileBytes
+	}
+	if s.maxFileBytes <= maxHeader {
+		return nil, fmt.Errorf("filestore: max file bytes %d leaves no room for the %d-byte header: %w",
+			s.maxFileBytes, maxHeader+1, core.ErrInvalidConfig)
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("filestore: directory %q: %w: %w", dir, core.ErrInvalidConfig, err)
 	}
 	fi, err := os.Stat(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(abs, 0o700); err != nil {
+			return nil, fmt.Errorf("filestore: creating directory %q: %w: %w", abs, core.ErrInvalidConfig, err)
+		}
+		fi, err = os.Stat(abs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("filestore: directory %q: %w: %w", abs, core.ErrInvalidConfig, err)
 	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("filestore: %q is not a directory: %w", abs, core.ErrInvalidConfig)
+	if err := checkDir(abs, fi); err != nil {
+		return nil, fmt.Errorf("%w: %w", err, core.ErrInvalidConfig)
 	}
 	s.dir = abs
 	s.tmpPrefix = "." + s.prefix + ".tmp-"
@@ -127,6 +179,22 @@ func New(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("filestore: removing probe file: %w: %w", core.ErrInvalidConfig, err)
 	}
 	return s, nil
+}
+
+// checkDir returns an error when fi, the information of directory dir, is
+// not a directory or lets other users replace or remove the files in it.
+func checkDir(dir string, fi fs.FileInfo) error {
+	if !fi.IsDir() {
+		return fmt.Errorf("filestore: %q is not a directory", dir)
+	}
+	if !modeBitsMeaningful || fi.Mode().Perm()&0o022 == 0 {
+		return nil
+	}
+	if fi.Mode()&fs.ModeSticky != 0 && ownedByMe(fi) {
+		return nil // others may add files, which are ignored, but not touch ours
+	}
+	return fmt.Errorf("filestore: directory %q (mode %v) is writable by other users, who could remove or replace "+
+		"session files: give the store a private directory (mode 0700; New creates a missing one so), or chmod go-w it", dir, fi.Mode())
 }
 
 func validPrefix(p string) bool {
@@ -145,6 +213,34 @@ func validPrefix(p string) bool {
 // Dir returns the absolute directory holding the session files.
 func (s *Store) Dir() string { return s.dir }
 
+// MaxFileBytes returns the size bound of a session file (see
+// [WithMaxFileBytes]).
+func (s *Store) MaxFileBytes() int64 { return s.maxFileBytes }
+
+// Ping implements [core.Pinger]: it returns nil when the directory is still
+// a directory that this process may write to and that other users may not,
+// as [New] checked. It uses stat(2) and access(2), writing nothing (where
+// there is no flock(2), and so no access(2) in package syscall, it creates
+// and removes a temporary file instead). It returns an error when the
+// directory is gone or replaced by a file, was opened to other users or
+// became unwritable (such as a read-only remount), or when ctx is done.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("filestore: ping: %w", err)
+	}
+	fi, err := os.Stat(s.dir)
+	if err != nil {
+		return fmt.Errorf("filestore: ping: %w", err)
+	}
+	if err := checkDir(s.dir, fi); err != nil {
+		return fmt.Errorf("filestore: ping: %w", err)
+	}
+	if err := accessWrite(s.dir, s.tmpPrefix+"ping-*"); err != nil {
+		return fmt.Errorf("filestore: ping: directory %q is not writable: %w", s.dir, err)
+	}
+	return nil
+}
+
 // path returns the file path for key, after checking that key is valid and
 // that the path names an entry directly inside the directory.
 func (s *Store) path(op, key string) (string, error) {
@@ -159,8 +255,9 @@ func (s *Store) path(op, key string) (string, error) {
 	return p, nil
 }
 
-// Load implements [core.Store]. A file that is truncated, corrupt, not a
-// regular file or not owned by the current user yields an error wrapping
+// Load implements [core.Store]. A file that is truncated, corrupt, larger
+// than the bound (see [WithMaxFileBytes]; it is not read), not a regular
+// file or not owned by the current user yields an error wrapping
 // [core.ErrTampered].
 func (s *Store) Load(ctx context.Context, key string) (core.Record, error) {
 	p, err := s.path("load", key)
@@ -170,7 +267,7 @@ func (s *Store) Load(ctx context.Context, key string) (core.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return core.Record{}, fmt.Errorf("filestore: load: %w", err)
 	}
-	b, err := readFile(p, -1)
+	b, err := s.readFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return core.Record{}, fmt.Errorf("filestore: load: %w", core.ErrNotFound)
 	}
@@ -187,67 +284,163 @@ func (s *Store) Load(ctx context.Context, key string) (core.Record, error) {
 	return core.Record{Key: key, Data: data, Expiry: expiry}, nil
 }
 
-// readFile reads the regular file at p, at most limit bytes (all of it when
-// limit < 0). It refuses symbolic links, FIFOs and other special files, and
-// files owned by another user, with an error wrapping [core.ErrTampered].
-func readFile(p string, limit int64) ([]byte, error) {
+// errForeign marks a file under a session name that this store must neither
+// read nor remove: a symbolic link, FIFO, directory or other special file,
+// or a file of another user. It wraps [core.ErrTampered].
+var errForeign = fmt.Errorf("not a regular file of this user: %w", core.ErrTampered)
+
+// foreign returns an error wrapping errForeign for a file of mode m (or of
+// another user, when m is regular).
+func foreign(m fs.FileMode) error {
+	why := "owned by another user"
+	switch {
+	case m&fs.ModeSymlink != 0:
+		why = "a symbolic link"
+	case m.IsDir():
+		why = "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		why = "a FIFO"
+	case !m.IsRegular():
+		why = "a special file"
+	}
+	return fmt.Errorf("filestore: session file is %s: %w", why, errForeign)
+}
+
+// openFile opens the regular file at p for reading. It refuses symbolic
+// links, FIFOs and other special files, and files owned by another user,
+// with an error wrapping errForeign (and so [core.ErrTampered]).
+func openFile(p string) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(p, os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
+			return nil, nil, err
 		}
 		if fi, lerr := os.Lstat(p); lerr == nil && !fi.Mode().IsRegular() {
-			return nil, corrupt("not a regular file")
+			return nil, nil, foreign(fi.Mode())
 		}
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() || !ownedByMe(fi) {
+		f.Close()
+		return nil, nil, foreign(fi.Mode())
+	}
+	return f, fi, nil
+}
+
+// readFile reads the whole session file at p, refusing (without reading it)
+// a file larger than the bound with an error wrapping [core.ErrTampered].
+func (s *Store) readFile(p string) ([]byte, error) {
+	f, fi, err := openFile(p)
+	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
+	return s.readRest(f, fi.Size(), nil)
+}
+
+// readRest returns head followed by the rest of f, a file that fstat said
+// is size bytes long. It reads at most one byte past the size and never past
+// the bound, and reports a file over the bound, or one that grew since the
+// fstat, as corrupt.
+func (s *Store) readRest(f *os.File, size int64, head []byte) ([]byte, error) {
+	if size > s.maxFileBytes {
+		return nil, corrupt(fmt.Sprintf("file is %d bytes, over the bound of %d", size, s.maxFileBytes))
+	}
+	b := make([]byte, size+1)
+	n := copy(b, head)
+	m, err := io.ReadFull(f, b[n:])
+	switch {
+	case err == nil:
+		return nil, corrupt("file grew while read")
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return b[:n+m], nil
+	default:
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, corrupt("not a regular file")
-	}
-	if !ownedByMe(fi) {
-		return nil, corrupt("owned by another user")
-	}
-	var r io.Reader = f
-	if limit >= 0 {
-		r = io.LimitReader(f, limit)
-	}
-	return io.ReadAll(r)
 }
 
-// live reports whether p holds a session that has not expired. A missing,
-// corrupt or foreign file is not live; other errors are returned.
-func (s *Store) live(p string) (bool, error) {
-	exp, ok, err := readExpiry(p)
-	return ok && exp.After(s.now()), err
-}
+// fileState is what inspect finds under a session name.
+type fileState uint8
 
-// readExpiry reads the expiry in the header of the session file p. ok is
-// false for a missing, corrupt or foreign file; other errors are returned.
-func readExpiry(p string) (exp time.Time, ok bool, err error) {
-	b, err := readFile(p, maxHeader+1)
+const (
+	// fileAbsent: no file, or one that is not ours to read or remove.
+	fileAbsent fileState = iota
+	fileLive
+	fileExpired
+	// fileCorrupt: ours, but not a complete session file within the bound.
+	fileCorrupt
+)
+
+// inspect classifies the file at p, reading no more than the bound. A file
+// whose header does not parse, whose size disagrees with its header or
+// exceeds the bound is corrupt; one whose header says it has expired is
+// expired. With verify, the data of a file that would otherwise be live is
+// read and checked against the header's checksum (a mismatch is corrupt);
+// without, only the header is read. size is the data length of a live file.
+// Errors other than missing, foreign and corrupt files are returned.
+func (s *Store) inspect(p string, verify bool) (state fileState, size int64, err error) {
+	f, fi, err := openFile(p)
 	switch {
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, core.ErrTampered):
-		return time.Time{}, false, nil
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, errForeign):
+		return fileAbsent, 0, nil
 	case err != nil:
-		return time.Time{}, false, err
+		return fileAbsent, 0, err
 	}
-	h, err := parseHeader(b)
-	if err != nil {
-		return time.Time{}, false, nil
+	defer f.Close()
+	if fi.Size() > s.maxFileBytes {
+		return fileCorrupt, 0, nil
 	}
-	return h.expiry, true, nil
+	head := make([]byte, min(fi.Size(), maxHeader+1))
+	if _, err := io.ReadFull(f, head); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fileCorrupt, 0, nil // shrank since the fstat
+		}
+		return fileAbsent, 0, err
+	}
+	h, err := parseHeader(head)
+	if err != nil || int64(h.size)+int64(h.length) != fi.Size() {
+		return fileCorrupt, 0, nil
+	}
+	if !h.expiry.After(s.now()) {
+		return fileExpired, 0, nil
+	}
+	if verify {
+		b, err := s.readRest(f, fi.Size(), head)
+		if errors.Is(err, core.ErrTampered) {
+			return fileCorrupt, 0, nil
+		}
+		if err != nil {
+			return fileAbsent, 0, err
+		}
+		if _, _, err := decode(b); err != nil {
+			return fileCorrupt, 0, nil
+		}
+	}
+	return fileLive, int64(h.length), nil
+}
+
+// live reports whether p holds a session that has not expired, by its
+// header and size. A missing, corrupt or foreign file is not live; other
+// errors are returned.
+func (s *Store) live(p string) (bool, error) {
+	state, _, err := s.inspect(p, false)
+	return state == fileLive, err
 }
 
 // Save implements [core.Store]. The new content is written to a temporary
 // file first; Create links it into place (failing with [core.ErrKeyExists]
 // when a live session holds the key, replacing an expired or corrupt one),
 // Update renames it over the existing file (failing with
-// [core.ErrSessionDeleted] when there is no live file).
+// [core.ErrSessionDeleted] when there is no live file). A record whose file
+// would exceed the bound (see [WithMaxFileBytes]) is refused with an error
+// wrapping [core.ErrTooLarge] and nothing is written. When ctx is done while
+// Save waits for the directory's lock, it returns an error wrapping
+// ctx.Err() and nothing is changed.
 func (s *Store) Save(ctx context.Context, rec core.Record, mode core.SaveMode) error {
 	p, err := s.path("save", rec.Key)
 	if err != nil {
@@ -256,7 +449,14 @@ func (s *Store) Save(ctx context.Context, rec core.Record, mode core.SaveMode) e
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("filestore: save: %w", err)
 	}
-	tmp, err := s.writeTemp(encode(rec.Data, rec.Expiry))
+	if int64(len(rec.Data)) > s.maxFileBytes {
+		return s.tooLarge(rec.Key, int64(len(rec.Data)))
+	}
+	content := encode(rec.Data, rec.Expiry)
+	if int64(len(content)) > s.maxFileBytes {
+		return s.tooLarge(rec.Key, int64(len(content)))
+	}
+	tmp, err := s.writeTemp(content)
 	if err != nil {
 		return fmt.Errorf("filestore: save %s: %w", rec.Key, err)
 	}
@@ -266,9 +466,9 @@ func (s *Store) Save(ctx context.Context, rec core.Record, mode core.SaveMode) e
 			os.Remove(tmp) // best effort; ClearExpired removes leftovers
 		}
 	}()
-	unlock, err := lockDir(s.lockPath)
+	unlock, err := lockDir(ctx, s.lockPath)
 	if err != nil {
-		return err
+		return fmt.Errorf("filestore: %s %s: %w", mode, rec.Key, err)
 	}
 	defer unlock()
 	if mode == core.Create {
@@ -302,6 +502,11 @@ func (s *Store) Save(ctx context.Context, rec core.Record, mode core.SaveMode) e
 	return s.synced(rec.Key)
 }
 
+func (s *Store) tooLarge(key string, n int64) error {
+	return fmt.Errorf("filestore: save %s: a session file of at least %d bytes exceeds the bound of %d (WithMaxFileBytes): %w",
+		key, n, s.maxFileBytes, core.ErrTooLarge)
+}
+
 func (s *Store) synced(key string) error {
 	if !s.sync {
 		return nil
@@ -333,7 +538,9 @@ func (s *Store) writeTemp(content []byte) (string, error) {
 	return f.Name(), nil
 }
 
-// Delete implements [core.Store].
+// Delete implements [core.Store]. When ctx is done while Delete waits for
+// the directory's lock, it returns an error wrapping ctx.Err() and the file
+// stays.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	p, err := s.path("delete", key)
 	if err != nil {
@@ -342,9 +549,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("filestore: delete: %w", err)
 	}
-	unlock, err := lockDir(s.lockPath)
+	unlock, err := lockDir(ctx, s.lockPath)
 	if err != nil {
-		return err
+		return fmt.Errorf("filestore: delete %s: %w", key, err)
 	}
 	defer unlock()
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -65,8 +65,10 @@ func TestNewErrors(t *testing.T) {
 		dir  string
 		opts []filestore.Option
 	}{
-		"missing":     {dir: filepath.Join(root, "nope")},
+		"empty":       {dir: ""},
 		"not a dir":   {dir: file},
+		"under file":  {dir: filepath.Join(file, "sub")},
+		"max bytes":   {dir: root, opts: []filestore.Option{filestore.WithMaxFileBytes(128)}},
 		"empty pfx":   {dir: root, opts: []filestore.Option{filestore.WithPrefix("")}},
 		"dot pfx":     {dir: root, opts: []filestore.Option{filestore.WithPrefix(".hidden")}},
 		"slash pfx":   {dir: root, opts: []filestore.Option{filestore.WithPrefix("a/b")}},
@@ -91,14 +93,6 @@ func TestNewErrors(t *testing.T) {
 	// The constructor's write probe leaves nothing behind.
 	if ents, _ := os.ReadDir(root); len(ents) != 2 {
 		t.Errorf("New left files in %s: %v", root, ents)
-	}
-	// The default directory is the OS temp dir.
-	st, err := filestore.New("")
-	if err != nil {
-		t.Fatalf("New(\"\"): %v", err)
-	}
-	if want, _ := filepath.Abs(os.TempDir()); st.Dir() != want {
-		t.Errorf("default Dir() = %q, want %q", st.Dir(), want)
 	}
 }
 
@@ -327,14 +321,13 @@ func TestClearExpiredDecoys(t *testing.T) {
 	decoys["cachekey"+otherKey], _ = os.ReadFile(filepath.Join(dir, "cachekey"+otherKey))
 	_, _, expiredContent := sessionFile(t, newStore(t, outside), `{"x":1}`, past)
 	k1, _ := core.NewKey()
-	plant("sessionid"+strings.ToUpper(k1), expiredContent)             // invalid key
-	plant("sessionidshort", expiredContent)                            // too short
-	plant("sessionid"+k1+"x"+strings.Repeat("a", 40), expiredContent)  // too long
-	plant("xsessionid"+k1, expiredContent)                             // other prefix
-	plant(".tmp-other-program-123", []byte("temp of someone else"))    // other temp
-	plant("sessionid"+k1+".tmp", expiredContent)                       // suffix
-	plant(".sessionid.tmpx-foo", []byte("not our temp pattern"))       // near miss
-	plant("sessionid"+k1[:20]+"0000000000", []byte("corrupt content")) // unparseable session name
+	plant("sessionid"+strings.ToUpper(k1), expiredContent)            // invalid key
+	plant("sessionidshort", expiredContent)                           // too short
+	plant("sessionid"+k1+"x"+strings.Repeat("a", 40), expiredContent) // too long
+	plant("xsessionid"+k1, expiredContent)                            // other prefix
+	plant(".tmp-other-program-123", []byte("temp of someone else"))   // other temp
+	plant("sessionid"+k1+".tmp", expiredContent)                      // suffix
+	plant(".sessionid.tmpx-foo", []byte("not our temp pattern"))      // near miss
 	sub, _ := core.NewKey()
 	if err := os.Mkdir(filepath.Join(dir, "sessionid"+sub), 0o700); err != nil { // directory
 		t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 
 // Environment of a child process started by the cross-process tests.
 const (
-	envRole = "FILESTORE_TEST_ROLE" // "create" or "update"
+	envRole = "FILESTORE_TEST_ROLE" // "create", "update" or "hold"
 	envDir  = "FILESTORE_TEST_DIR"
 	envName = "FILESTORE_TEST_NAME"
 	envKeys = "FILESTORE_TEST_KEYS" // file with one key per line
@@ -195,6 +195,51 @@ func TestCrossProcessUpdateDelete(t *testing.T) {
 	}
 }
 
+// TestCrossProcessLockWait: while another process holds the directory
+// lock, an Update with a 50ms context gives up with DeadlineExceeded instead
+// of waiting; once that process dies, its lock is gone.
+func TestCrossProcessLockWait(t *testing.T) {
+	if testing.Short() {
+		t.Skip("LOUD SKIP: cross-process test skipped in -short mode")
+	}
+	dir := t.TempDir()
+	st := newStore(t, dir)
+	key, _, _ := sessionFile(t, st, `{"n":0}`, time.Now().Add(time.Hour))
+	out := filepath.Join(t.TempDir(), "hold.out")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestChildProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envRole+"=hold", envDir+"="+dir, envOut+"="+out)
+	cmd.Stdout, cmd.Stderr = new(strings.Builder), new(strings.Builder)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(out + ".ready"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("child not holding the lock after 30s\n%s\n%s", cmd.Stdout, cmd.Stderr)
+		}
+	}
+	update := func(timeout time.Duration) (time.Duration, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		start := time.Now()
+		err := st.Save(ctx, core.Record{Key: key, Data: []byte(`{"n":1}`), Expiry: time.Now().Add(time.Hour)}, core.Update)
+		return time.Since(start), err
+	}
+	if took, err := update(50 * time.Millisecond); !errors.Is(err, context.DeadlineExceeded) || took > 5*time.Second {
+		t.Errorf("Update while another process holds the lock = %v after %v; want DeadlineExceeded soon after 50ms", err, took)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if _, err := update(10 * time.Second); err != nil {
+		t.Errorf("Update after the holder died: %v", err)
+	}
+}
+
 // TestChildProcess is the body of the child processes; run alone it does
 // nothing.
 func TestChildProcess(t *testing.T) {
@@ -206,6 +251,17 @@ func TestChildProcess(t *testing.T) {
 	st, err := filestore.New(os.Getenv(envDir))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if role == "hold" {
+		// Hold the directory lock until killed (or for 30 seconds).
+		if _, err := filestore.HoldLock(st); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(os.Getenv(envOut)+".ready", nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(30 * time.Second)
+		return
 	}
 	kb, err := os.ReadFile(os.Getenv(envKeys))
 	if err != nil {
