@@ -52,7 +52,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.StringVar(&o.store, "store", env("SHOP_STORE", "sqlite"), "session store: "+strings.Join(storeKinds, ", ")+" (SHOP_STORE)")
 	fs.StringVar(&o.db, "db", env("SHOP_DB", "shop-sessions.db"), "SQLite `file` for the sqlite and cached stores (SHOP_DB)")
 	fs.StringVar(&o.memcached, "memcached", env("SHOP_MEMCACHED", "127.0.0.1:11211"), "memcached `address` for the memcached and cached stores (SHOP_MEMCACHED)")
-	fs.StringVar(&o.dir, "dir", env("SHOP_DIR", ""), "`directory` for the file store (SHOP_DIR; default: the OS temp dir)")
+	fs.StringVar(&o.dir, "dir", env("SHOP_DIR", ""), "`directory` for the file store (SHOP_DIR; default: a private directory made for this run and removed at exit)")
 	fs.StringVar(&o.cookieSecret, "cookie-secret", env("SHOP_COOKIE_SECRET", ""), "`secret` of at least 32 bytes for the cookie store (SHOP_COOKIE_SECRET)")
 	fs.IntVar(&o.bcryptCost, "bcrypt-cost", bcrypt.DefaultCost, "bcrypt cost for the demo passwords")
 	if err := fs.Parse(args); err != nil {

@@ -49,7 +49,7 @@ func clearSessions(ctx context.Context, f *storeFlags, w io.Writer) error {
 	} else if c, ok := o.store.(clearer); ok {
 		n, err = c.ClearExpired(ctx)
 	} else {
-		return fmt.Errorf("%s cannot clear expired sessions", o.name)
+		return fmt.Errorf("%s cannot clear expired sessions: %w", o.name, core.ErrUnsupported)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: deleted %d expired sessions, then: %w", o.name, n, err)
