@@ -11,21 +11,36 @@ import (
 // keep at most 4096 bytes per cookie.
 const maxCookieBytes = 4096
 
-// cookieValue finds the first cookie called name in the request's Cookie
-// headers without allocating. present is true when the name occurs, even
-// with an empty or malformed value (Django then deletes the cookie).
-func cookieValue(h http.Header, name string) (value string, present bool) {
-	for _, line := range h["Cookie"] {
-		for len(line) > 0 {
+// MaxSessionCookies bounds how many values of the session cookie one
+// request may have tried against the store. A browser sends several when a
+// sibling domain planted its own (cookie tossing: "sessionid=planted;
+// sessionid=real"): the manager tries the distinct acceptable values in the
+// order they came, up to this many store lookups, and uses the first that
+// loads (see [Manager.Init]).
+const MaxSessionCookies = 4
+
+// cookieScanner walks the values of one cookie in a request's Cookie
+// headers, in order, without allocating.
+type cookieScanner struct {
+	name  string
+	lines []string // Cookie header lines not yet started
+	line  string   // the rest of the current line
+}
+
+// next returns the cookie's next value; ok is false when none is left. The
+// value may be empty or malformed: the name occurred.
+func (c *cookieScanner) next() (value string, ok bool) {
+	for {
+		for len(c.line) > 0 {
 			var part string
-			if i := strings.IndexByte(line, ';'); i >= 0 {
-				part, line = line[:i], line[i+1:]
+			if i := strings.IndexByte(c.line, ';'); i >= 0 {
+				part, c.line = c.line[:i], c.line[i+1:]
 			} else {
-				part, line = line, ""
+				part, c.line = c.line, ""
 			}
 			part = strings.TrimSpace(part)
 			eq := strings.IndexByte(part, '=')
-			if eq < 0 || strings.TrimSpace(part[:eq]) != name {
+			if eq < 0 || strings.TrimSpace(part[:eq]) != c.name {
 				continue
 			}
 			v := strings.TrimSpace(part[eq+1:])
@@ -34,8 +49,67 @@ func cookieValue(h http.Header, name string) (value string, present bool) {
 			}
 			return v, true
 		}
+		if len(c.lines) == 0 {
+			return "", false
+		}
+		c.line, c.lines = c.lines[0], c.lines[1:]
 	}
-	return "", false
+}
+
+// cookieValue finds the first cookie called name in the request's Cookie
+// headers without allocating. present is true when the name occurs, even
+// with an empty or malformed value (Django then deletes the cookie).
+func cookieValue(h http.Header, name string) (value string, present bool) {
+	c := cookieScanner{name: name, lines: h["Cookie"]}
+	return c.next()
+}
+
+// sessionCookies puts the distinct values of the session cookie in h that
+// may be handed to the store ([Manager.acceptable]) into dst, in the order
+// they came, without allocating. It returns how many it put (at most
+// len(dst)), whether the cookie occurred at all (even with only bad
+// values), and whether acceptable values beyond len(dst) were left out.
+func (m *Manager) sessionCookies(h http.Header, dst []string) (n int, present, more bool) {
+	c := cookieScanner{name: m.cfg.CookieName, lines: h["Cookie"]}
+next:
+	for {
+		v, ok := c.next()
+		if !ok {
+			return n, present, false
+		}
+		present = true
+		if v == "" || !m.acceptable(v) {
+			continue
+		}
+		for _, seen := range dst[:n] {
+			if seen == v {
+				continue next
+			}
+		}
+		if n == len(dst) {
+			return n, true, true
+		}
+		dst[n] = v
+		n++
+		if !c.mayHaveMore() {
+			return n, true, false
+		}
+	}
+}
+
+// mayHaveMore reports whether the cookie's name occurs in what is left of
+// the headers; when it does not, the scan ends without parsing the other
+// cookies.
+func (c *cookieScanner) mayHaveMore() bool {
+	if strings.Contains(c.line, c.name) {
+		return true
+	}
+	for _, l := range c.lines {
+		if strings.Contains(l, c.name) {
+			return true
+		}
+	}
+	return false
 }
 
 // cookieSafe reports whether v consists of RFC 6265 cookie-octets.

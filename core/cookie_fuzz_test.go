@@ -2,13 +2,14 @@ package core
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // FuzzCookieValue checks that the cookie parser never panics, that what it
-// returns is part of the header, and that a value it hands on as a key is
-// valid.
+// returns is part of the header, and that the values it hands on as keys
+// (every candidate of a request with several) are valid and distinct.
 func FuzzCookieValue(f *testing.F) {
 	for _, seed := range []string{
 		"sessionid=abcdefgh12345678", "a=1; sessionid=\"abcdefgh12345678\"; b=2", "sessionid", "sessionid=",
@@ -25,9 +26,19 @@ func FuzzCookieValue(f *testing.F) {
 		if present && !strings.Contains(header, v) {
 			t.Fatalf("value %q not in header %q", v, header)
 		}
-		m := &Manager{store: nopStore{}}
+		m := &Manager{cfg: Config{CookieName: "sessionid"}, store: nopStore{}}
 		if m.acceptable(v) && !ValidKey(v) {
 			t.Fatalf("accepted invalid key %q", v)
+		}
+		var buf [MaxSessionCookies]string
+		n, all, _ := m.sessionCookies(h, buf[:])
+		if all != present {
+			t.Fatalf("sessionCookies present %v, cookieValue %v", all, present)
+		}
+		for i, k := range buf[:n] {
+			if !ValidKey(k) || !strings.Contains(header, k) || slices.Contains(buf[:i], k) {
+				t.Fatalf("sessionCookies returned %q: invalid, not in the header, or repeated", buf[:n])
+			}
 		}
 	})
 }

@@ -98,18 +98,29 @@ func (m *Manager) Start(r *http.Request) *Session {
 // Init prepares s, which must be a zero Session, as Start does. Adapters use
 // it to embed the Session in their own per-request struct and save an
 // allocation.
+//
+// Init does not touch the store. It keeps the first acceptable value of the
+// session cookie (a valid key, or for a cookie store a value of cookie
+// characters that fits a cookie); values that are not are never handed to a
+// store. When the request carried several acceptable values (a sibling
+// domain planted its own: "sessionid=planted; sessionid=real"), the first
+// load tries them in order, at most [MaxSessionCookies] of them, and uses
+// the first that loads; the commit deletes the cookie only when none
+// loaded, so a planted value never gets the real session deleted.
 func (m *Manager) Init(s *Session, r *http.Request) {
 	s.m = m
 	s.req = r
 	s.ctx = r.Context()
-	value, present := cookieValue(r.Header, m.cfg.CookieName)
+	var first [2]string // the key, and whether another value follows
+	n, present, _ := m.sessionCookies(r.Header, first[:])
 	s.hadCookie = present
-	if present && m.acceptable(value) {
-		s.key = value
-	}
+	s.key = first[0]
+	s.moreKeys = n > 1
 }
 
-// acceptable reports whether a cookie value may be handed to the store.
+// acceptable reports whether a cookie value may be handed to the store: a
+// valid key for a server store; for a cookie store, RFC 6265 cookie
+// characters that fit a browser's cookie.
 func (m *Manager) acceptable(v string) bool {
 	if m.store != nil {
 		return ValidKey(v)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
@@ -27,11 +28,14 @@ type Session struct {
 
 	mu         sync.Mutex
 	key        string // current key (or cookie-store value); "" when none
-	hadCookie  bool   // the request carried the session cookie
+	hadCookie  bool   // the request carried the session cookie, which the commit may delete
 	loaded     bool
 	accessed   bool
 	modified   bool
 	mustCreate bool   // key is new and not yet stored
+	moreKeys   bool   // the cookie had several acceptable values: the load tries them
+	idleTouch  bool   // the load wants the idle deadline moved once the session is accessed
+	fetched    bool   // loadedUser is what the store holds: read, or linked by a save (not after a Clear without a load)
 	oldKey     string // key to delete once the new one is stored (CycleKey)
 	saved      bool   // Save stored the current state during this request
 	committed  bool
@@ -48,9 +52,24 @@ type Session struct {
 
 // Key returns the session key, or "" when the session has none yet. A new
 // session gets its key when it is first saved.
+//
+// With a cookie store ([NewWithCookieStore]) the key is the signed cookie
+// value, and Key never returns one it has not verified: it opens the
+// session first, without marking it accessed (Key alone adds no Vary:
+// Cookie), and returns "" for a value that does not open (forged, expired,
+// malformed). With a server store Key does not call the store: until the
+// session loads it is the request's first acceptable cookie value, which
+// the store may not know (Django's session_key); once loaded it is the key
+// of the session that loaded, or "".
 func (s *Session) Key() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.m.cookies != nil {
+		s.fetchLocked()
+		if s.loadErr != nil {
+			return ""
+		}
+	}
 	return s.key
 }
 
@@ -86,9 +105,21 @@ func (s *Session) Err() error {
 	return s.loadErr
 }
 
-// loadLocked reads the session from the store once. s.mu must be held.
+// loadLocked reads the session from the store once and marks it accessed.
+// s.mu must be held.
 func (s *Session) loadLocked() {
 	s.accessed = true
+	s.fetchLocked()
+	if s.idleTouch {
+		s.idleTouch, s.modified = false, true
+	}
+}
+
+// fetchLocked reads the session from the store once, without marking it
+// accessed. When the request carried several acceptable cookie values it
+// tries them in order, at most MaxSessionCookies, and keeps the first that
+// loads; a store failure stops the search. s.mu must be held.
+func (s *Session) fetchLocked() {
 	if s.loaded {
 		return
 	}
@@ -97,45 +128,102 @@ func (s *Session) loadLocked() {
 	if s.key == "" || s.mustCreate {
 		return
 	}
+	var buf [MaxSessionCookies]string
+	cands, more := buf[:1], false
+	buf[0] = s.key
+	if s.moreKeys {
+		n, _, rest := s.m.sessionCookies(s.req.Header, buf[:])
+		if n > 1 && buf[0] == s.key { // else the header changed: try Init's value only
+			cands, more = buf[:n], rest
+		} else {
+			buf[0] = s.key
+		}
+	}
+	s.key, s.fetched = "", true
+	fallback, fallbackVersion := "", uint64(0)
+	for _, k := range cands {
+		switch values, version, res := s.openLocked(k); res {
+		case opened:
+			s.key, s.values, s.version = k, values, version
+			s.loadedUser = values[UserIDKey]
+			if s.m.cfg.IdleTimeout > 0 {
+				// The touch waits for an access: Key alone must not save.
+				modified := s.modified
+				s.checkIdleLocked()
+				s.idleTouch, s.modified = s.modified && !modified, modified
+			}
+			return
+		case failed:
+			s.key = k // the store failed: keep the cookie, save nothing
+			return
+		case corrupt:
+			if fallback == "" {
+				fallback, fallbackVersion = k, version
+			}
+		}
+	}
+	if fallback != "" {
+		// A server-side record that does not decode: an empty session that
+		// overwrites it on save, as for a single cookie.
+		s.key, s.version = fallback, fallbackVersion
+		return
+	}
+	if more {
+		// Acceptable values beyond the bound were never tried: one of them
+		// may be the real session, so its cookie must not be deleted.
+		s.hadCookie = false
+		s.m.cfg.Logger.LogAttrs(s.ctx, slog.LevelWarn, "cloakroom: more session cookies than core.MaxSessionCookies; none of those tried loaded",
+			slog.Int("tried", len(cands)))
+	}
+}
+
+// openResult is the outcome of opening one cookie value.
+type openResult uint8
+
+const (
+	opened    openResult = iota // the session loaded
+	notOpened                   // unknown, expired or tampered: no session
+	corrupt                     // a server-side record that does not decode
+	failed                      // the store failed; s.loadErr is set
+)
+
+// openLocked loads the session stored under (or, for a cookie store, in)
+// key. It logs tampered and corrupt data. s.mu must be held.
+func (s *Session) openLocked(key string) (map[string]json.RawMessage, uint64, openResult) {
 	var data []byte
+	var version uint64
 	var err error
 	if s.m.versioned != nil {
 		var rec Record
-		rec, s.version, err = s.m.versioned.LoadVersion(s.ctx, s.key)
+		rec, version, err = s.m.versioned.LoadVersion(s.ctx, key)
 		data = rec.Data
 	} else if s.m.store != nil {
 		var rec Record
-		rec, err = s.m.store.Load(s.ctx, s.key)
+		rec, err = s.m.store.Load(s.ctx, key)
 		data = rec.Data
 	} else {
-		data, _, err = s.m.cookies.Open(s.ctx, s.key)
+		data, _, err = s.m.cookies.Open(s.ctx, key)
 	}
 	switch {
 	case errors.Is(err, ErrNotFound):
-		s.key = "" // never adopt an unknown key
-		return
+		return nil, 0, notOpened // never adopt an unknown key
 	case errors.Is(err, ErrTampered) || errors.Is(err, ErrInvalidKey):
 		s.m.warn(s.ctx, "cloakroom: session data corrupted or tampered; starting an empty session", err)
-		s.key = ""
-		return
+		return nil, 0, notOpened
 	case err != nil:
 		s.loadErr = fmt.Errorf("cloakroom: loading session: %w", err)
 		s.m.logError(s.ctx, "cloakroom: session store failed on load", err)
-		return
+		return nil, 0, failed
 	}
 	values, err := s.m.cfg.Codec.Decode(data)
 	if err != nil {
 		s.m.warn(s.ctx, "cloakroom: session data corrupted; starting an empty session", err)
 		if s.m.cookies != nil {
-			s.key = ""
+			return nil, 0, notOpened
 		}
-		return
+		return nil, version, corrupt
 	}
-	s.values = values
-	s.loadedUser = values[UserIDKey]
-	if s.m.cfg.IdleTimeout > 0 {
-		s.checkIdleLocked()
-	}
+	return values, version, opened
 }
 
 // Get decodes the value stored under key into dst, which must be a non-nil

@@ -28,10 +28,28 @@ type UserIndex interface {
 	DeleteUserSessions(ctx context.Context, user string) (int64, error)
 }
 
-// Login records userID as the session's user and cycles its key against
-// session fixation, keeping the other values (an anonymous cart survives).
+// Login records userID as the session's user, with Django's rules: when the
+// session belongs to another user (its _auth_user_id holds any other value)
+// it is flushed first, so nothing of that user's (cart, address) carries
+// over and the old record is deleted from the store; otherwise (no user yet,
+// or the same user) the key is cycled against session fixation and the
+// values are kept, so an anonymous cart survives the first login. Either
+// way the session is saved under a fresh key.
 func (s *Session) Login(userID string) error {
-	if err := s.CycleKey(); err != nil {
+	s.mu.Lock()
+	s.loadLocked()
+	prev, present := s.values[UserIDKey]
+	err := s.loadErr
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if id, ok := decodeUserID(prev); present && (!ok || id != userID) {
+		err = s.Flush()
+	} else {
+		err = s.CycleKey()
+	}
+	if err != nil {
 		return err
 	}
 	return s.Set(UserIDKey, userID)
@@ -69,24 +87,49 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, userID string) (int64, e
 	return n, nil
 }
 
-// linkUserLocked tells a UserIndex store who owns the session just saved
-// when the key is new or the user changed. s.mu must be held.
+// linkUserLocked keeps a UserIndex store's links in step with the session
+// just saved (created: under a new key): it links the key to the session's
+// user when the key is new or the user changed, and unlinks it when a
+// linked session lost its user (_auth_user_id removed, emptied, cleared),
+// so that a later LogoutEverywhere of that user leaves the now anonymous
+// session alone. s.mu must be held.
 func (s *Session) linkUserLocked(ctx context.Context, created bool, exp time.Time) error {
 	idx := s.m.users
 	if idx == nil {
 		return nil
 	}
 	raw := s.values[UserIDKey]
-	if raw == nil || (!created && string(raw) == string(s.loadedUser)) {
+	if !created && s.fetched && string(raw) == string(s.loadedUser) {
 		return nil
 	}
-	var user string
-	if err := json.Unmarshal(raw, &user); err != nil || user == "" {
+	user, ok := decodeUserID(raw)
+	if !ok {
+		// A new key was never linked; a key whose record was never read
+		// (cleared without a load) may be.
+		if !created && (s.loadedUser != nil || !s.fetched) {
+			if err := idx.UnlinkUser(ctx, s.key); err != nil {
+				return fmt.Errorf("cloakroom: unlinking session from its user: %w", err)
+			}
+		}
+		s.loadedUser, s.fetched = nil, true
 		return nil
 	}
 	if err := idx.LinkUser(ctx, user, s.key, exp); err != nil {
 		return fmt.Errorf("cloakroom: linking session to its user: %w", err)
 	}
-	s.loadedUser = raw
+	s.loadedUser, s.fetched = raw, true
 	return nil
+}
+
+// decodeUserID decodes a stored _auth_user_id: ok is false when raw is
+// missing, not a JSON string, or empty.
+func decodeUserID(raw json.RawMessage) (string, bool) {
+	if raw == nil {
+		return "", false
+	}
+	var id string
+	if json.Unmarshal(raw, &id) != nil || id == "" {
+		return "", false
+	}
+	return id, true
 }

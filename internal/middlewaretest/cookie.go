@@ -15,7 +15,8 @@ import (
 // default cookie attributes; every one-character edit, truncation, garbage,
 // 16 KB, non-ASCII or duplicated cookie gives 200 and an empty session, and
 // tampering is logged; a session too large for a cookie is never answered
-// as a success.
+// as a success; planted cookies beside the real one never hide or delete
+// it; Session.Key never returns an unverified value.
 func RunCookieStore(t *testing.T, serve Serve, cs core.CookieStore, codec core.Codec) {
 	e := startEnv(t, serve, func(c *core.Config) { c.Codec = codec }, func(cfg core.Config) (*core.Manager, error) {
 		return core.NewWithCookieStore(cs, cfg)
@@ -24,6 +25,8 @@ func RunCookieStore(t *testing.T, serve Serve, cs core.CookieStore, codec core.C
 	t.Run("CookieDefaults", e.cookieDefaults)
 	t.Run("HostileValues", e.hostileCookies)
 	t.Run("TooLarge", e.cookieTooLarge)
+	t.Run("SeveralSessionCookies", e.cookieSeveral)
+	t.Run("KeyIsVerified", e.cookieKeyVerified)
 }
 
 // sealed returns a valid session cookie value for the /set route's data.

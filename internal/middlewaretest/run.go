@@ -69,6 +69,7 @@ func (e *Env) routes() map[string]Route {
 	fail := func(err error) Response { return Response{Status: http.StatusInternalServerError, Body: err.Error()} }
 	return map[string]Route{
 		"/untouched": func(*core.Session, *http.Request) Response { return ok("untouched") },
+		"/key":       func(s *core.Session, r *http.Request) Response { return ok("key=" + s.Key()) },
 		"/set": func(s *core.Session, r *http.Request) Response {
 			if err := s.Update(map[string]any{"n": 42, "t": fixedTime, "item": fixedItem, "big": int64(1) << 60}); err != nil {
 				return fail(err)
@@ -343,6 +344,7 @@ func (x suite) cases() []testCase {
 		{"Parallel", x.parallel},
 		{"ChangeAfterResponseStarted", x.lateChanges},
 		{"SaveIsNotACommit", x.saveIsNotCommit},
+		{"SeveralSessionCookies", x.severalCookies},
 	}
 }
 
@@ -470,11 +472,18 @@ func (x suite) invalidCookies(t *testing.T) {
 			t.Errorf("cookie %.40q: Set-Cookie %q, want the bad cookie deleted", v, line)
 		}
 	}
-	// Duplicated cookies: the first valid-looking one counts, nothing panics.
-	r := e.client().do(t, "GET", "/get", "sessionid=../x; sessionid=abcdefghijkl; other=1")
-	wantStatus(t, r, 200)
 	if n := e.Store.Loads.Load() + e.Store.Saves.Load() + e.Store.Deletes.Load(); n != 0 {
 		t.Errorf("invalid cookies reached the store %d times with keys %q", n, e.Store.Keys())
+	}
+	// Duplicated cookies: the bad values never reach the store, the
+	// valid-looking one is tried, nothing panics.
+	r := e.client().do(t, "GET", "/get", "sessionid=../x; sessionid=abcdefghijkl; other=1")
+	wantStatus(t, r, 200)
+	if keys := e.Store.Keys(); len(keys) != 1 || keys[0] != "abcdefghijkl" {
+		t.Errorf("duplicated cookies: the store was called with keys %q, want only the valid-looking one", keys)
+	}
+	if line := r.sessionCookie("sessionid"); !strings.Contains(line, "Max-Age=0") {
+		t.Errorf("duplicated cookies, none loaded: Set-Cookie %q, want the cookie deleted", line)
 	}
 }
 

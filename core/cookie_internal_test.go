@@ -1,0 +1,72 @@
+package core
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+)
+
+func TestSessionCookies(t *testing.T) {
+	m := &Manager{cfg: Config{CookieName: "sessionid"}, store: nopStore{}}
+	k := func(c byte) string { return string(slices.Repeat([]byte{c}, 32)) }
+	for _, tc := range []struct {
+		headers       []string
+		want          []string
+		present, more bool
+	}{
+		{nil, nil, false, false},
+		{[]string{"other=1"}, nil, false, false},
+		{[]string{"sessionid=../x; sessionid="}, nil, true, false},
+		{[]string{"sessionid=" + k('a')}, []string{k('a')}, true, false},
+		{[]string{"sessionid=bad!; sessionid=" + k('a') + "; sessionid=" + k('a') + "; sessionid=" + k('b')}, []string{k('a'), k('b')}, true, false},
+		{[]string{"sessionid=" + k('a'), `a=1; sessionid="` + k('b') + `"`}, []string{k('a'), k('b')}, true, false},
+		{[]string{"sessionid=" + k('a') + "; sessionid=" + k('b') + "; sessionid=" + k('c') + "; sessionid=" + k('d') + "; sessionid=" + k('a') + "; sessionid=" + k('e')},
+			[]string{k('a'), k('b'), k('c'), k('d')}, true, true},
+		{[]string{"sessionid=" + k('a') + "; sessionid=" + k('b') + "; sessionid=" + k('c') + "; sessionid=" + k('d') + "; sessionid=" + k('a')},
+			[]string{k('a'), k('b'), k('c'), k('d')}, true, false},
+	} {
+		var buf [MaxSessionCookies]string
+		n, present, more := m.sessionCookies(http.Header{"Cookie": tc.headers}, buf[:])
+		if !slices.Equal(buf[:n], tc.want) || present != tc.present || more != tc.more {
+			t.Errorf("%q: %q %v %v, want %q %v %v", tc.headers, buf[:n], present, more, tc.want, tc.present, tc.more)
+		}
+	}
+}
+
+// Init reads every session cookie value without allocating, also when
+// there are several.
+func TestInitDoesNotAllocate(t *testing.T) {
+	m := &Manager{cfg: DefaultConfig(), store: nopStore{}}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Cookie", "a=1; sessionid=plantedkey0123456789; sessionid=realkey0123456789abcdef; b=2")
+	var s Session
+	if n := testing.AllocsPerRun(100, func() { s = Session{}; m.Init(&s, req) }); n != 0 {
+		t.Errorf("Init allocated %v times", n)
+	}
+	if s.key != "plantedkey0123456789" || !s.moreKeys || !s.hadCookie {
+		t.Errorf("Init: key %q moreKeys %v hadCookie %v", s.key, s.moreKeys, s.hadCookie)
+	}
+}
+
+// BenchmarkInit measures reading the session cookie at the start of every
+// request: no cookie, one, and a planted value before the real one.
+func BenchmarkInit(b *testing.B) {
+	m := &Manager{cfg: DefaultConfig(), store: nopStore{}}
+	for name, cookie := range map[string]string{
+		"none":    "csrftoken=abc; theme=dark",
+		"one":     "csrftoken=abc; sessionid=realkey0123456789abcdef0123456; theme=dark",
+		"planted": "sessionid=plantedkey0123456789; csrftoken=abc; sessionid=realkey0123456789abcdef0123456",
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Cookie", cookie)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var s Session
+			for range b.N {
+				s = Session{}
+				m.Init(&s, req)
+			}
+		})
+	}
+}
