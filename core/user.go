@@ -78,7 +78,7 @@ type UserKeysDeleter interface {
 // an error wrapping [ErrUnsupported].
 func (m *Manager) LogoutEverywhere(ctx context.Context, userID string) (int64, error) {
 	if !m.Supports(CapUserIndex) {
-		return 0, fmt.Errorf("cloakroom: log out everywhere: %T: %w", m.store, ErrUnsupported)
+		return 0, fmt.Errorf("cloakroom: log out everywhere: %T: %w", m.given, ErrUnsupported)
 	}
 	n, err := m.store.(UserIndex).DeleteUserSessions(ctx, userID)
 	if err != nil {
