@@ -111,11 +111,21 @@ func (m *Manager) Init(s *Session, r *http.Request) {
 	s.m = m
 	s.req = r
 	s.ctx = r.Context()
-	var first [2]string // the key, and whether another value follows
-	n, present, _ := m.sessionCookies(r.Header, first[:])
-	s.hadCookie = present
-	s.key = first[0]
-	s.moreKeys = n > 1
+	// The first acceptable value is the key; the others are looked for
+	// only if it does not load (see Session.fetchLocked), so the common
+	// request pays no more than reading one cookie.
+	c := cookieScanner{name: m.cfg.CookieName, lines: r.Header["Cookie"]}
+	for {
+		v, ok := c.next()
+		if !ok {
+			return
+		}
+		s.hadCookie = true
+		if v != "" && m.acceptable(v) {
+			s.key = v
+			return
+		}
+	}
 }
 
 // acceptable reports whether a cookie value may be handed to the store: a

@@ -33,7 +33,6 @@ type Session struct {
 	accessed   bool
 	modified   bool
 	mustCreate bool   // key is new and not yet stored
-	moreKeys   bool   // the cookie had several acceptable values: the load tries them
 	idleTouch  bool   // the load wants the idle deadline moved once the session is accessed
 	fetched    bool   // loadedUser is what the store holds: read, or linked by a save (not after a Clear without a load)
 	oldKey     string // key to delete once the new one is stored (CycleKey)
@@ -128,21 +127,16 @@ func (s *Session) fetchLocked() {
 	if s.key == "" || s.mustCreate {
 		return
 	}
+	first := s.key
 	var buf [MaxSessionCookies]string
 	cands, more := buf[:1], false
-	buf[0] = s.key
-	if s.moreKeys {
-		n, _, rest := s.m.sessionCookies(s.req.Header, buf[:])
-		if n > 1 && buf[0] == s.key { // else the header changed: try Init's value only
-			cands, more = buf[:n], rest
-		} else {
-			buf[0] = s.key
-		}
-	}
+	buf[0] = first
 	s.key, s.fetched = "", true
 	fallback, fallbackVersion := "", uint64(0)
-	for _, k := range cands {
-		switch values, version, res := s.openLocked(k); res {
+	for i := 0; i < len(cands); i++ {
+		k := cands[i]
+		values, version, res := s.openLocked(k)
+		switch res {
 		case opened:
 			s.key, s.values, s.version = k, values, version
 			s.loadedUser = values[UserIDKey]
@@ -159,6 +153,16 @@ func (s *Session) fetchLocked() {
 		case corrupt:
 			if fallback == "" {
 				fallback, fallbackVersion = k, version
+			}
+		}
+		if i == 0 && s.req != nil {
+			// Init's value did not open: the request may carry others
+			// (cookie tossing). Look for them only now.
+			n, _, rest := s.m.sessionCookies(s.req.Header, buf[:])
+			if n > 1 && buf[0] == first { // else the header changed: Init's value only
+				cands, more = buf[:n], rest
+			} else {
+				buf[0] = first
 			}
 		}
 	}
