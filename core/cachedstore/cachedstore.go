@@ -48,6 +48,13 @@
 //
 // # Concurrent requests
 //
+// With a versioned database (core.Config.Optimistic) and a cache that can
+// compare and swap (memcachestore, memstore), every cache entry carries
+// the database version and a write replaces only an older copy, so two
+// requests whose cache writes cross cannot leave the older one cached.
+// Without versions, as in Django, the cache keeps whichever write reached
+// it last.
+//
 // A refill adds the record only if the cache has none (a create-only save),
 // so it never overwrites a newer copy, and a refill is dropped when a write
 // of a key in the same stripe began while the database was being read.
@@ -356,7 +363,12 @@ func (s *Store) writeCache(ctx context.Context, rec core.Record, mode core.SaveM
 		return s.invalidate(ctx, rec.Key)
 	}
 	rec.Data = encodeEntry(gen, version, rec.Data)
-	err := s.upsert(ctx, rec, mode)
+	var err error
+	if version != 0 && core.Supports(s.cache, core.CapVersioning) {
+		err = s.orderedWrite(ctx, rec, gen, version)
+	} else {
+		err = s.upsert(ctx, rec, mode)
+	}
 	switch {
 	case err == nil:
 		s.succeeded(true)
@@ -367,6 +379,36 @@ func (s *Store) writeCache(ctx context.Context, rec core.Record, mode core.SaveM
 		s.failed("save", err)
 	}
 	return s.invalidate(ctx, rec.Key)
+}
+
+// orderedWrite stores the entry rec (of the database's version) unless the
+// cache holds a copy of the same generation and a version at least as
+// new, with the cache's compare-and-swap: two requests whose cache writes
+// arrive in the other order than their database writes cannot leave the
+// older copy cached.
+func (s *Store) orderedWrite(ctx context.Context, rec core.Record, gen, version uint64) error {
+	vc := s.cache.(core.VersionedStore)
+	for try := 0; try < 4; try++ {
+		cur, cas, err := vc.LoadVersion(ctx, rec.Key)
+		switch {
+		case errors.Is(err, core.ErrNotFound):
+			if err = s.cache.Save(ctx, rec, core.Create); errors.Is(err, core.ErrKeyExists) {
+				continue
+			}
+			return err
+		case err != nil:
+			return err
+		}
+		if e, ok := decodeEntry(cur.Data); ok && e.gen == gen && e.version >= version {
+			return nil // a newer copy is there already
+		}
+		err = vc.SaveVersion(ctx, rec, cas)
+		if errors.Is(err, core.ErrVersionConflict) || errors.Is(err, core.ErrSessionDeleted) {
+			continue
+		}
+		return err
+	}
+	return errors.New("cachedstore: cache copy kept changing under concurrent writes")
 }
 
 // upsert stores rec in the cache whether or not a copy is there, through
