@@ -7,12 +7,11 @@ import (
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/memstore"
-	"github.com/cloakroom/cloakroom/internal/adapters"
 	"github.com/cloakroom/cloakroom/internal/middlewaretest"
 )
 
 func TestNetHTTPMiddleware(t *testing.T) {
-	middlewaretest.Run(t, adapters.ServeHTTP)
+	middlewaretest.Run(t, middlewaretest.ServeHTTP)
 }
 
 // A custom error handler gets a writer that http.ResponseController can

@@ -1,9 +1,10 @@
-// Package adapters serves middlewaretest's routes through each framework,
-// the way its handlers write responses, for the tests of every adapter.
+// Package adapters serves middlewaretest's routes through Gin and Echo, the
+// way their handlers write responses, for the tests of every adapter. The
+// net/http one is middlewaretest.ServeHTTP: core's tests use it and must not
+// import a framework.
 package adapters
 
 import (
-	"io"
 	"net/http"
 
 	"github.com/cloakroom/cloakroom/core"
@@ -15,39 +16,7 @@ import (
 )
 
 // All maps a framework's name to its Serve.
-var All = map[string]middlewaretest.Serve{"net/http": ServeHTTP, "gin": ServeGin, "echo": ServeEcho}
-
-// ServeHTTP serves routes through core's net/http middleware.
-func ServeHTTP(m *core.Manager, routes map[string]middlewaretest.Route) http.Handler {
-	mux := http.NewServeMux()
-	for path, route := range routes {
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			s, err := core.FromContext(r.Context())
-			if err != nil {
-				http.Error(w, err.Error(), 500)
-				return
-			}
-			resp := route(s, r)
-			if resp.Status == 0 {
-				return
-			}
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(resp.Status)
-			_, _ = io.WriteString(w, resp.Body)
-			rc := http.NewResponseController(w)
-			for i, chunk := range resp.Stream {
-				_, _ = io.WriteString(w, chunk)
-				if err := rc.Flush(); err != nil {
-					return
-				}
-				if i < len(resp.Stream)-1 && resp.Between != nil {
-					resp.Between()
-				}
-			}
-		})
-	}
-	return m.Handler(mux)
-}
+var All = map[string]middlewaretest.Serve{"net/http": middlewaretest.ServeHTTP, "gin": ServeGin, "echo": ServeEcho}
 
 // ServeGin serves routes through Gin with ginsession.Middleware.
 func ServeGin(m *core.Manager, routes map[string]middlewaretest.Route) http.Handler {
