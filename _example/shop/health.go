@@ -16,7 +16,8 @@ const healthTimeout = time.Second
 // healthz answers 200 "ok" when the session store answers
 // [core.Manager.Ping] within healthTimeout, and 503 with a short text
 // otherwise; the store's error goes to the log, not to the client. A store
-// with nothing to ping (memory, file, cookie) is always healthy.
+// with nothing to ping (memory, cookie) is always healthy; the file store
+// checks its directory.
 func (a *App) healthz(w http.ResponseWriter, r *http.Request, _ *core.Session) {
 	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 	defer cancel()

@@ -156,12 +156,12 @@ func parseGeneration(data []byte) (uint64, bool) {
 	return v, v != 0
 }
 
-// A cache entry is the record's data behind a header: the magic "cg",
-// format 1, the generation and the database version (0: unknown), both
-// big-endian uint64.
+// A cache entry is the record's data behind a text header, so that any
+// store that keeps text can be the cache: "cg1." then the generation and
+// the database version (0: unknown) as 16 hex digits each, then ".".
 const (
-	entryMagic  = "cg\x01"
-	entryHeader = len(entryMagic) + 16
+	entryMagic  = "cg1."
+	entryHeader = len(entryMagic) + 16 + 16 + 1
 )
 
 type entry struct {
@@ -170,22 +170,47 @@ type entry struct {
 }
 
 func encodeEntry(gen, version uint64, data []byte) []byte {
-	b := make([]byte, entryHeader, entryHeader+len(data))
-	copy(b, entryMagic)
-	binary.BigEndian.PutUint64(b[len(entryMagic):], gen)
-	binary.BigEndian.PutUint64(b[len(entryMagic)+8:], version)
+	b := make([]byte, 0, entryHeader+len(data))
+	b = append(b, entryMagic...)
+	b = appendHex(b, gen)
+	b = appendHex(b, version)
+	b = append(b, '.')
 	return append(b, data...)
 }
 
+func appendHex(b []byte, v uint64) []byte {
+	const digits = "0123456789abcdef"
+	for shift := 60; shift >= 0; shift -= 4 {
+		b = append(b, digits[v>>uint(shift)&0xf])
+	}
+	return b
+}
+
+func parseHex(b []byte) (uint64, bool) {
+	var v uint64
+	for _, c := range b {
+		switch {
+		case '0' <= c && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case 'a' <= c && c <= 'f':
+			v = v<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}
+
 func decodeEntry(b []byte) (entry, bool) {
-	if len(b) < entryHeader || string(b[:len(entryMagic)]) != entryMagic {
+	if len(b) < entryHeader || string(b[:len(entryMagic)]) != entryMagic || b[entryHeader-1] != '.' {
 		return entry{}, false
 	}
-	return entry{
-		gen:     binary.BigEndian.Uint64(b[len(entryMagic):]),
-		version: binary.BigEndian.Uint64(b[len(entryMagic)+8:]),
-		data:    b[entryHeader:],
-	}, true
+	gen, ok1 := parseHex(b[len(entryMagic) : len(entryMagic)+16])
+	version, ok2 := parseHex(b[len(entryMagic)+16 : len(entryMagic)+32])
+	if !ok1 || !ok2 {
+		return entry{}, false
+	}
+	return entry{gen: gen, version: version, data: b[entryHeader:]}, true
 }
 
 // EntryData returns the session data inside a cache entry written by a

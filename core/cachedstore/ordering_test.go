@@ -58,7 +58,9 @@ func TestCrossingWritesKeepNewest(t *testing.T) {
 	}
 	cache.arm()
 	done := make(chan error)
-	go func() { done <- st.SaveVersion(context.Background(), core.Record{Key: key, Data: []byte(`{"n":2}`), Expiry: exp}, v) }()
+	go func() {
+		done <- st.SaveVersion(context.Background(), core.Record{Key: key, Data: []byte(`{"n":2}`), Expiry: exp}, v)
+	}()
 	<-cache.entered // A is in the database at version 2; its cache write waits
 	if err := st.SaveVersion(ctx(t), core.Record{Key: key, Data: []byte(`{"n":3}`), Expiry: exp}, v+1); err != nil {
 		t.Fatalf("B: %v", err)
