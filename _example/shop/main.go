@@ -5,8 +5,9 @@
 // sign-out (the session is flushed), a password change that signs the user
 // out everywhere else, and CSRF tokens kept in the session.
 //
-//	go run ./_example/shop                       # Gin on :8080, SQLite file
-//	go run ./_example/shop -framework echo -store memory -addr 127.0.0.1:9000
+//	cd _example                                # the example is a module of its own
+//	go run ./shop                              # Gin on :8080, SQLite file
+//	go run ./shop -framework echo -store memory -addr 127.0.0.1:9000
 //
 // Every flag can also be set through the environment (SHOP_ADDR,
 // SHOP_FRAMEWORK, SHOP_STORE, SHOP_DB, SHOP_MEMCACHED, SHOP_DIR,

@@ -51,7 +51,7 @@ func run(clients int, duration time.Duration, maxReq int, stores []string, frame
 	}
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "shop")
-	build := exec.Command("go", "build", "-C", "..", "-o", bin, "./_example/shop")
+	build := exec.Command("go", "build", "-C", "../_example", "-o", bin, "./shop")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building the example app (run from bench/): %w", err)
