@@ -171,9 +171,13 @@ func sessionCookie(ctx context.Context) (string, error) {
 }
 
 func TestShopInBrowser(t *testing.T) {
+	testenv.Short(t, "Chromium, and about 40 s")
 	bin := shopBinary(t)
 	for _, fw := range []string{"gin", "echo"} {
-		t.Run(fw, func(t *testing.T) { shopJourney(t, bin, fw) })
+		t.Run(fw, func(t *testing.T) {
+			t.Parallel() // a browser and a shop each, on ports of their own
+			shopJourney(t, bin, fw)
+		})
 	}
 }
 

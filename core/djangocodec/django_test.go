@@ -33,6 +33,7 @@ func django(t *testing.T, env []string, cmd, arg string) string {
 
 func requireDjango(t *testing.T) {
 	t.Helper()
+	testenv.Short(t, "Django (python3-django)")
 	if exec.Command("/usr/bin/python3", "-c", "import django").Run() == nil {
 		return
 	}

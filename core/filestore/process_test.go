@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/filestore"
+	"github.com/cloakroom/cloakroom/internal/testenv"
 )
 
 // Environment of a child process started by the cross-process tests.
@@ -102,9 +103,7 @@ func writeKeys(t *testing.T, keys []string) string {
 // one process must win each key, and every file must be the winner's
 // complete content.
 func TestCrossProcessCreate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("LOUD SKIP: cross-process test skipped in -short mode")
-	}
+	testenv.Short(t, "child processes (a few seconds)")
 	ctx := context.Background()
 	dir := t.TempDir()
 	st := newStore(t, dir)
@@ -153,9 +152,7 @@ func TestCrossProcessCreate(t *testing.T) {
 // while this process deletes them; a deleted session must stay deleted (the
 // check-then-rename of Update is locked against Delete across processes).
 func TestCrossProcessUpdateDelete(t *testing.T) {
-	if testing.Short() {
-		t.Skip("LOUD SKIP: cross-process test skipped in -short mode")
-	}
+	testenv.Short(t, "child processes (a few seconds)")
 	ctx := context.Background()
 	dir := t.TempDir()
 	st := newStore(t, dir)
@@ -199,9 +196,7 @@ func TestCrossProcessUpdateDelete(t *testing.T) {
 // lock, an Update with a 50ms context gives up with DeadlineExceeded instead
 // of waiting; once that process dies, its lock is gone.
 func TestCrossProcessLockWait(t *testing.T) {
-	if testing.Short() {
-		t.Skip("LOUD SKIP: cross-process test skipped in -short mode")
-	}
+	testenv.Short(t, "child processes (a few seconds)")
 	dir := t.TempDir()
 	st := newStore(t, dir)
 	key, _, _ := sessionFile(t, st, `{"n":0}`, time.Now().Add(time.Hour))

@@ -29,6 +29,7 @@ var script, _ = filepath.Abs("../../core/djangocodec/testdata/django_interop.py"
 
 func django(t *testing.T, db, cmd, arg string) string {
 	t.Helper()
+	testenv.Short(t, "Django (python3-django)")
 	if exec.Command("/usr/bin/python3", "-c", "import django").Run() != nil {
 		testenv.Missing(t, "Django is not installed for /usr/bin/python3; apt-get install python3-django (scripts/install-deps.sh)")
 	}

@@ -115,6 +115,7 @@ func TestDatabaseUnreachable(t *testing.T) {
 func TestMemcachedStopped(t *testing.T) {
 	for _, fw := range frameworks {
 		t.Run(fw, func(t *testing.T) {
+			t.Parallel() // a memcached each; most of the time is the client's timeouts
 			srv := memcachedtest.Start(t)
 			st := teststores.Memcached(t, srv.Addr())
 			middlewaretest.Fault(t, adapters.All[fw], st, srv.Pause, func() core.Store { srv.Resume(); return nil })

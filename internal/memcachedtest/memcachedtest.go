@@ -5,7 +5,8 @@
 // and kills it when the test ends. When no binary is found the test is
 // skipped with a message starting "LOUD SKIP:", unless the environment
 // variable CI is "true", in which case the test fails: CI must install
-// memcached (Debian: apt-get install -y memcached).
+// memcached (Debian: apt-get install -y memcached). Under go test -short
+// the test is skipped ("-short: needs memcached").
 //
 // A [Server] can be stopped and started again on the same port, which is
 // how fault tests simulate a cache outage. A restarted memcached is empty.
@@ -81,9 +82,10 @@ func Binary() (string, error) {
 }
 
 // Require returns the memcached binary or ends the test: a loud skip
-// normally, a failure when CI=true.
+// normally, a failure when CI=true, and a skip under -short.
 func Require(tb testing.TB) string {
 	tb.Helper()
+	testenv.Short(tb, "memcached")
 	bin, err := Binary()
 	if err != nil {
 		testenv.Missing(tb, "%v", err)

@@ -30,3 +30,19 @@ func TestMissing(t *testing.T) {
 		}
 	}
 }
+
+// Under -short, Short skips with "-short: needs ..." and Env skips before
+// looking at the variable, even under CI=true.
+func TestShort(t *testing.T) {
+	if os.Getenv("TESTENV_CHILD") == "1" {
+		Env(t, "CLOAKROOM_POSTGRES_DSN")
+		t.Fatal("Env returned under -short")
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestShort$", "-test.v", "-test.short")
+	cmd.Env = append(os.Environ(), "TESTENV_CHILD=1", "CI=true", "CLOAKROOM_POSTGRES_DSN=")
+	out, err := cmd.CombinedOutput()
+	if want := "-short: needs PostgreSQL (CLOAKROOM_POSTGRES_DSN)"; err != nil || !strings.Contains(string(out), want) || !strings.Contains(string(out), "--- SKIP") {
+		t.Errorf("err %v, output:\n%s\nwant a skip saying %q", err, out, want)
+	}
+}
