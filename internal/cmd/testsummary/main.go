@@ -11,7 +11,8 @@
 //
 // scripts/test.sh runs several go test commands into one testsummary. It
 // frames each with two lines, so that a command that fails without failing
-// a test (a flag error, a module error on stderr) still counts as a failure:
+// a test (a flag error, a module error on stderr) still counts as a failure,
+// and prints how long each took:
 //
 //	#testsummary step: <what the command does>
 //	#testsummary exit: <its exit status>
@@ -28,6 +29,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 )
 
 // event is one line of `go test -json` (cmd/test2json), build events included.
@@ -64,6 +66,7 @@ type summary struct {
 	failedIn map[testKey]bool             // tests with a failed subtest
 
 	step         string
+	stepStart    time.Time
 	stepFailures int // failures counted since the step began
 }
 
@@ -97,6 +100,7 @@ func (s *summary) line(text string) {
 	switch {
 	case strings.HasPrefix(text, stepPrefix):
 		s.step = strings.TrimPrefix(text, stepPrefix)
+		s.stepStart = time.Now()
 		s.stepFailures = 0
 		fmt.Fprintf(s.out, "== %s\n", s.step)
 		return
@@ -106,6 +110,9 @@ func (s *summary) line(text string) {
 			// for it: its own error is above, on stderr.
 			s.fail(fmt.Sprintf("%s (exit status %s)", s.step, code))
 			fmt.Fprintf(s.out, "FAIL\t%s: exit status %s\n", s.step, code)
+		}
+		if !s.stepStart.IsZero() {
+			fmt.Fprintf(s.out, "-- took %s\n", time.Since(s.stepStart).Round(time.Second))
 		}
 		return
 	}

@@ -34,7 +34,7 @@ func TestSample(t *testing.T) {
 		"x_test.go:9: boom\n--- FAIL: TestC/s2",       // a failed subtest's output
 		"--- FAIL: TestC (",                           // and its parent's line
 		"FAIL\texample.com/tsx\t",                     // the failed package's line
-		"FAIL\ta command that fails on its own: exit status 2\n",
+		"FAIL\ta command that fails on its own: exit status 2\n-- took 0s\n",
 		`skipped: "LOUD SKIP: no server": 2 (example.com/tsx TestB, example.com/tsx TestC/s1)` + "\n",
 		"failed: example.com/tsx/bf (the package itself: build failure, crash or timeout), example.com/tsx TestC/s2, a command that fails on its own (exit status 2)\n",
 	} {
