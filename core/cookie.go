@@ -56,14 +56,6 @@ func (c *cookieScanner) next() (value string, ok bool) {
 	}
 }
 
-// cookieValue finds the first cookie called name in the request's Cookie
-// headers without allocating. present is true when the name occurs, even
-// with an empty or malformed value (Django then deletes the cookie).
-func cookieValue(h http.Header, name string) (value string, present bool) {
-	c := cookieScanner{name: name, lines: h["Cookie"]}
-	return c.next()
-}
-
 // sessionCookies puts the distinct values of the session cookie in h that
 // may be handed to the store ([Manager.acceptable]) into dst, in the order
 // they came, without allocating. It returns how many it put (at most

@@ -19,7 +19,8 @@ func FuzzCookieValue(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, header string) {
 		h := http.Header{"Cookie": {header}}
-		v, present := cookieValue(h, "sessionid")
+		c := cookieScanner{name: "sessionid", lines: h["Cookie"]}
+		v, present := c.next()
 		if !present && v != "" {
 			t.Fatalf("absent cookie with value %q", v)
 		}
@@ -33,7 +34,13 @@ func FuzzCookieValue(f *testing.F) {
 		var buf [MaxSessionCookies]string
 		n, all, _ := m.sessionCookies(h, buf[:])
 		if all != present {
-			t.Fatalf("sessionCookies present %v, cookieValue %v", all, present)
+			t.Fatalf("sessionCookies present %v, the scanner %v", all, present)
+		}
+		// Init keeps the first candidate, the one the load tries first.
+		var s Session
+		m.Init(&s, &http.Request{Header: h})
+		if s.hadCookie != present || (n > 0 && s.key != buf[0]) || (n == 0 && s.key != "") {
+			t.Fatalf("Init: key %q hadCookie %v; candidates %q, present %v", s.key, s.hadCookie, buf[:n], present)
 		}
 		for i, k := range buf[:n] {
 			if !ValidKey(k) || !strings.Contains(header, k) || slices.Contains(buf[:i], k) {

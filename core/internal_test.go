@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"net/http"
 	"testing"
 )
 
@@ -28,7 +27,8 @@ func TestCookieValue(t *testing.T) {
 		{[]string{"a=1", "sessionid=second"}, "second", true},
 		{[]string{"sessionid=first; sessionid=second"}, "first", true},
 	} {
-		v, ok := cookieValue(http.Header{"Cookie": tc.headers}, "sessionid")
+		c := cookieScanner{name: "sessionid", lines: tc.headers}
+		v, ok := c.next()
 		if v != tc.value || ok != tc.present {
 			t.Errorf("%q: %q %v, want %q %v", tc.headers, v, ok, tc.value, tc.present)
 		}
