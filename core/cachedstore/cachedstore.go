@@ -176,10 +176,7 @@ func checkKey(op, key string) error {
 // than not-found come from the database; cache errors are logged, not
 // returned.
 func (s *Store) Load(ctx context.Context, key string) (core.Record, error) {
-	if key == GenerationKey {
-		return core.Record{}, fmt.Errorf("cachedstore: load: %w", core.ErrNotFound)
-	}
-	rec, _, err := s.load(ctx, "load", key, false)
+	rec, _, err := s.load(ctx, key, false)
 	return rec, err
 }
 
@@ -189,16 +186,17 @@ func (s *Store) LoadVersion(ctx context.Context, key string) (core.Record, uint6
 	if !s.Supports(core.CapVersioning) {
 		return core.Record{}, 0, s.unsupported(core.CapVersioning)
 	}
-	if key == GenerationKey {
-		return core.Record{}, 0, fmt.Errorf("cachedstore: load: %w", core.ErrNotFound)
-	}
-	return s.load(ctx, "load", key, true)
+	return s.load(ctx, key, true)
 }
 
 // load reads key from the cache when it holds a current entry (with a
-// known version, if versioned), else from the database.
-func (s *Store) load(ctx context.Context, op, key string, versioned bool) (core.Record, uint64, error) {
-	if err := checkKey(op, key); err != nil {
+// known version, if versioned), else from the database. The generation
+// record is no session: it is not found.
+func (s *Store) load(ctx context.Context, key string, versioned bool) (core.Record, uint64, error) {
+	if key == GenerationKey {
+		return core.Record{}, 0, fmt.Errorf("cachedstore: load: %w", core.ErrNotFound)
+	}
+	if err := checkKey("load", key); err != nil {
 		return core.Record{}, 0, err
 	}
 	gen, ok := s.generation(ctx)
