@@ -75,6 +75,7 @@ type Store struct {
 	now        func() time.Time
 	timeout    time.Duration // the client's Timeout, for NewServers
 	setTimeout bool          // WithTimeout was given
+	format     ValueFormat   // nil: the store's own header
 }
 
 // Option configures a [Store].
@@ -221,15 +222,7 @@ func (s *Store) Load(ctx context.Context, key string) (core.Record, error) {
 	if err != nil {
 		return core.Record{}, fmt.Errorf("memcachestore: load: %w", err)
 	}
-	data, expiry, err := decode(it.Value)
-	if err != nil {
-		return core.Record{}, err
-	}
-	if !expiry.After(s.now()) {
-		return core.Record{}, fmt.Errorf("memcachestore: load: %w", core.ErrNotFound)
-	}
-	// it.Value is a fresh allocation per Get: the caller may keep data.
-	return core.Record{Key: key, Data: data, Expiry: expiry}, nil
+	return s.record(key, it)
 }
 
 // Save implements [core.Store] with add (Create) or replace (Update); see
@@ -257,7 +250,10 @@ func (s *Store) Save(ctx context.Context, rec core.Record, mode core.SaveMode) e
 		}
 		return nil
 	}
-	it := &memcache.Item{Key: mkey, Value: encode(rec.Data, rec.Expiry), Expiration: exp}
+	it, err := s.item(mkey, rec, exp)
+	if err != nil {
+		return err
+	}
 	if mode == core.Create {
 		err = s.client.Add(it)
 		if errors.Is(err, memcache.ErrNotStored) {

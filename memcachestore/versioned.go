@@ -25,14 +25,11 @@ func (s *Store) LoadVersion(ctx context.Context, key string) (core.Record, uint6
 	if err != nil {
 		return core.Record{}, 0, fmt.Errorf("memcachestore: load: %w", err)
 	}
-	data, expiry, err := decode(it.Value)
+	rec, err := s.record(key, it)
 	if err != nil {
 		return core.Record{}, 0, err
 	}
-	if !expiry.After(s.now()) {
-		return core.Record{}, 0, fmt.Errorf("memcachestore: load: %w", core.ErrNotFound)
-	}
-	return core.Record{Key: key, Data: data, Expiry: expiry}, it.CasID, nil
+	return rec, it.CasID, nil
 }
 
 // SaveVersion implements [core.VersionedStore] with memcached's cas command:
@@ -46,7 +43,11 @@ func (s *Store) SaveVersion(ctx context.Context, rec core.Record, version uint64
 	if !live {
 		return s.Save(ctx, rec, core.Update) // deletes it
 	}
-	it := &memcache.Item{Key: mkey, Value: encode(rec.Data, rec.Expiry), Expiration: exp, CasID: version}
+	it, err := s.item(mkey, rec, exp)
+	if err != nil {
+		return err
+	}
+	it.CasID = version
 	switch err := s.client.CompareAndSwap(it); {
 	case err == nil:
 		return nil

@@ -59,6 +59,14 @@
 // so it never overwrites a newer copy, and a refill is dropped when a write
 // of a key in the same stripe began while the database was being read.
 //
+// # Sharing the cache with Django
+//
+// [WithUnstampedEntries] stores entries as the record's data alone, the
+// way Django's cached_db backend does, so that a Django app and a Go app
+// can share one cache and one database (with djangocodec's cache format,
+// see the djangocodec package). The generation is then off, and a write or
+// delete the cache could not take is returned as an error instead.
+//
 // Package cachedstore imports only the standard library.
 package cachedstore
 
@@ -103,6 +111,8 @@ type Store struct {
 	failures   int       // failed cache calls in this burst
 	retryAt    time.Time // before this, the cache is left alone
 	writesFail bool      // a write failed in this burst
+
+	unstamped bool // WithUnstampedEntries: no generation, entries are the data alone
 }
 
 var (
@@ -131,6 +141,17 @@ func WithRetryInterval(d time.Duration) Option { return func(s *Store) { s.retry
 // this process may serve a cache entry that another process made stale.
 // It must be positive.
 func WithGenerationRefresh(d time.Duration) Option { return func(s *Store) { s.refresh = d } }
+
+// WithUnstampedEntries makes cache entries the record's data alone, as
+// Django's cached_db backend writes them, so another program can share the
+// cache (with djangocodec's cache format for Django). This turns the
+// generation off, and with it the guarantee above: when the cache fails
+// to take a write or a delete, the operation returns an error (the
+// database did change), and the old entry may be served once the cache
+// answers again, until it expires or is next written (Django behaves the
+// same way). Versioned loads (core.Config.Optimistic) then always read the
+// database, since an entry carries no version.
+func WithUnstampedEntries() Option { return func(s *Store) { s.unstamped = true } }
 
 // WithClock makes the store read the time from now instead of time.Now.
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
@@ -207,7 +228,7 @@ func (s *Store) load(ctx context.Context, key string, versioned bool) (core.Reco
 	switch {
 	case err == nil:
 		s.succeeded(false)
-		e, ok := decodeEntry(cached.Data)
+		e, ok := s.decodeEntry(cached.Data)
 		switch {
 		case ok && e.gen == gen && (!versioned || e.version != 0):
 			cached.Data = e.data
@@ -263,7 +284,7 @@ func (s *Store) loadDB(ctx context.Context, key string, versioned bool, gen uint
 		return core.Record{}, 0, fmt.Errorf("cachedstore: load from database: %w", err)
 	}
 	if gen != 0 && s.stripe(key).Load() == stripe && !s.leaveAlone() {
-		entry := core.Record{Key: key, Data: encodeEntry(gen, version, rec.Data), Expiry: rec.Expiry}
+		entry := core.Record{Key: key, Data: s.encodeEntry(gen, version, rec.Data), Expiry: rec.Expiry}
 		err := s.cache.Save(ctx, entry, core.Create)
 		switch {
 		case err == nil, errors.Is(err, core.ErrKeyExists):
@@ -360,9 +381,9 @@ func (s *Store) writeCache(ctx context.Context, rec core.Record, mode core.SaveM
 	if !ok || s.leaveAlone() {
 		return s.invalidate(ctx, rec.Key)
 	}
-	rec.Data = encodeEntry(gen, version, rec.Data)
+	rec.Data = s.encodeEntry(gen, version, rec.Data)
 	var err error
-	if version != 0 && core.Supports(s.cache, core.CapVersioning) {
+	if version != 0 && !s.unstamped && core.Supports(s.cache, core.CapVersioning) {
 		err = s.orderedWrite(ctx, rec, gen, version)
 	} else {
 		err = s.upsert(ctx, rec, mode)
@@ -435,7 +456,7 @@ func (s *Store) upsert(ctx context.Context, rec core.Record, mode core.SaveMode)
 // only when neither worked.
 func (s *Store) invalidate(ctx context.Context, key string) error {
 	ctx = context.WithoutCancel(ctx)
-	if !s.leaveAlone() {
+	if s.unstamped || !s.leaveAlone() {
 		err := s.cache.Delete(ctx, key)
 		if err == nil {
 			s.succeeded(true)

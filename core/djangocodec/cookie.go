@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
@@ -34,17 +35,25 @@ func NewCookieStore(secretKey string, maxAge time.Duration, opts ...Option) (*Co
 	return &CookieStore{s: s, maxAge: maxAge}, nil
 }
 
-// Seal implements core.CookieStore. data must be the session as JSON. An
-// expiry other than the cookie age from now, for a session without its own
-// _session_expiry, is recorded as one (what Django's set_expiry would
-// write), so Open can honour it.
+// Seal implements core.CookieStore. data must be the session as JSON; its
+// expiry is written in the form the configured Django version reads (see
+// [WithVersion]; an absolute one for Django before 4.1 gives an error
+// wrapping [ErrUnrepresentable]). An expiry other than the cookie age from
+// now, for a session without its own _session_expiry, is recorded as one
+// (what Django's set_expiry would write: seconds before 4.1, the time
+// from 4.1), so Open can honour it.
 func (c *CookieStore) Seal(_ context.Context, data []byte, expiry time.Time) (string, error) {
-	if d := expiry.Sub(c.s.now().Add(c.maxAge)); (d > time.Second || d < -time.Second) && len(data) >= 2 && data[0] == '{' {
+	data, err := rewriteJSON(data, c.s.forms.toDjango)
+	if err != nil {
+		return "", err
+	}
+	now := c.s.now()
+	if d := expiry.Sub(now.Add(c.maxAge)); (d > time.Second || d < -time.Second) && len(data) >= 2 && data[0] == '{' {
 		var probe struct {
 			Expiry json.RawMessage `json:"_session_expiry"`
 		}
 		if json.Unmarshal(data, &probe) == nil && probe.Expiry == nil {
-			field := `"_session_expiry":"` + expiry.UTC().Format("2006-01-02T15:04:05.999999-07:00") + `"`
+			field := `"_session_expiry":` + string(c.expiryField(expiry, now))
 			if string(data) != "{}" {
 				field += ","
 			}
@@ -58,9 +67,20 @@ func (c *CookieStore) Seal(_ context.Context, data []byte, expiry time.Time) (st
 	return v, nil
 }
 
+// expiryField is the _session_expiry value Seal records for expiry.
+func (c *CookieStore) expiryField(expiry, now time.Time) json.RawMessage {
+	if !c.s.forms.isoDate {
+		secs := int64((expiry.Sub(now) + time.Second - 1) / time.Second)
+		return strconv.AppendInt(nil, max(secs, 1), 10)
+	}
+	raw, _ := c.s.forms.toDjango(strconv.AppendQuote(nil, pyISO(expiry.UTC(), false)))
+	return raw
+}
+
 // Open implements core.CookieStore: the signature and the cookie age as
 // Django checks them, and also the session's own _session_expiry, which
-// Django's signed_cookies backend ignores.
+// Django's signed_cookies backend ignores. An expiry in any form a Django
+// version writes is returned in package core's.
 func (c *CookieStore) Open(_ context.Context, value string) ([]byte, time.Time, error) {
 	data, signedAt, err := c.s.loads(value, c.maxAge)
 	if err != nil {
@@ -75,18 +95,18 @@ func (c *CookieStore) Open(_ context.Context, value string) ([]byte, time.Time, 
 	}
 	if len(probe.Expiry) > 0 {
 		var secs int64
-		var at string
-		switch {
-		case json.Unmarshal(probe.Expiry, &secs) == nil && secs > 0:
+		if t, ok := c.s.forms.absolute(probe.Expiry); ok {
+			expiry = t
+		} else if json.Unmarshal(probe.Expiry, &secs) == nil && secs > 0 {
 			expiry = signedAt.Add(time.Duration(secs) * time.Second)
-		case json.Unmarshal(probe.Expiry, &at) == nil:
-			if t, err := time.Parse("2006-01-02T15:04:05.999999-07:00", at); err == nil {
-				expiry = t
-			}
 		}
 	}
 	if !expiry.After(c.s.now()) {
 		return nil, time.Time{}, fmt.Errorf("djangocodec: session expired at %v: %w", expiry, core.ErrNotFound)
+	}
+	data, err = rewriteJSON(data, func(raw json.RawMessage) (json.RawMessage, error) { return c.s.forms.fromDjango(raw), nil })
+	if err != nil {
+		return nil, time.Time{}, err
 	}
 	return data, expiry, nil
 }

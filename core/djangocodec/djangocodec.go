@@ -1,25 +1,31 @@
-// Package djangocodec reads and writes sessions in Django's own format, so a
-// Go service and a Django app can share one login.
+// Package djangocodec reads and writes sessions in Django's own formats, so
+// a Go service and a Django app can share one login.
 //
-// [Codec] is the session_data format of Django's database, cache and file
+// [Codec] is the session_data format of Django's database and file
 // backends: the session dictionary as JSON, signed with
 // django.core.signing (HMAC-SHA256 keyed from SECRET_KEY through
 // salted_hmac, a base62 timestamp, zlib compression when it helps). Use it
 // with gormstore pointed at the django_session table Django created.
 // [CookieStore] is the format of Django's signed_cookies backend.
+// [CacheFormat] is the memcached value of Django's cache and cached_db
+// backends (a pickled dictionary, read by a restricted pickle reader): use
+// it with memcachestore, and for cached_db behind cachedstore with
+// unstamped entries over the database store.
 //
-// Both accept fallback secrets for rotation, as Django 4.1's
+// All accept fallback secrets for rotation, as Django 4.1's
 // SECRET_KEY_FALLBACKS does: values signed with an old secret still read,
 // and every save signs with the current one.
 //
-// Django's own keys work as they do in Django: _session_expiry (seconds or an
-// ISO 8601 time, handled by package core), and the auth keys
+// Django's own keys work as they do in Django: _session_expiry (seconds or
+// an absolute time, in the forms of the Django version named by
+// [WithVersion]; see [ErrUnrepresentable]), and the auth keys
 // _auth_user_id, _auth_user_backend and _auth_user_hash (see [Login]).
 package djangocodec
 
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
@@ -61,6 +67,9 @@ func newSigner(secret, salt string, opts []Option) (*signer, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	if err := s.forms.check(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -77,7 +86,20 @@ func New(secretKey string, opts ...Option) (*Codec, error) {
 }
 
 // Encode implements core.Codec: signing.dumps(session, compress=True).
+// The expiry is written in the form the configured Django version reads
+// (see [WithVersion]); an error wraps [ErrUnrepresentable] when it has none.
+// values itself is not changed.
 func (c *Codec) Encode(values map[string]json.RawMessage) ([]byte, error) {
+	if raw, ok := values[core.ExpiryKey]; ok {
+		out, err := c.s.forms.toDjango(raw)
+		if err != nil {
+			return nil, err
+		}
+		if string(out) != string(raw) {
+			values = maps.Clone(values)
+			values[core.ExpiryKey] = out
+		}
+	}
 	data, err := core.JSONCodec{}.Encode(values)
 	if err != nil {
 		return nil, err
@@ -86,11 +108,18 @@ func (c *Codec) Encode(values map[string]json.RawMessage) ([]byte, error) {
 }
 
 // Decode implements core.Codec: signing.loads without a maximum age (the
-// row's expire_date governs), then JSON.
+// row's expire_date governs), then JSON. An expiry in any form a Django
+// version writes is returned in package core's (naive times are read in
+// the zone of [WithLocalTime], else UTC).
 func (c *Codec) Decode(data []byte) (map[string]json.RawMessage, error) {
 	raw, _, err := c.s.loads(string(data), 0)
 	if err != nil {
 		return nil, err
 	}
-	return core.JSONCodec{}.Decode(raw)
+	values, err := core.JSONCodec{}.Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	c.s.forms.decodeValues(values)
+	return values, nil
 }

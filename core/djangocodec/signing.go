@@ -25,6 +25,7 @@ type signer struct {
 	salt    string
 	secrets [][]byte // current first, then fallbacks
 	now     func() time.Time
+	forms   forms // the Django version's value forms
 }
 
 // b64 is Django's b64_encode alphabet without padding; Strict rejects
