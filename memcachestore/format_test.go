@@ -1,0 +1,79 @@
+package memcachestore_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+
+	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/core/djangocodec"
+	"github.com/cloakroom/cloakroom/core/storetest"
+	"github.com/cloakroom/cloakroom/internal/memcachedtest"
+	"github.com/cloakroom/cloakroom/memcachestore"
+)
+
+// djangoStore is a store in the format of Django's cache session backend.
+func djangoStore(t *testing.T, addr string, opts ...djangocodec.Option) *memcachestore.Store {
+	t.Helper()
+	cf, err := djangocodec.NewCacheFormat(nil, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newStore(t, []string{addr},
+		memcachestore.WithPrefix(djangocodec.CacheKeyPrefix("", 1, djangocodec.CacheBackend)),
+		memcachestore.WithValueFormat(cf))
+}
+
+// TestConformanceDjangoFormat: with Django's cache format the store keeps
+// the contract, except that a loaded record's expiry may be unknown.
+func TestConformanceDjangoFormat(t *testing.T) {
+	srv := memcachedtest.Start(t)
+	storetest.Run(t, func(t *testing.T) core.Store { return djangoStore(t, srv.Addr()) }, storetest.Options{ExpiryNotLoaded: true})
+}
+
+// TestDjangoFormatItems: the items are what Django's pylibmc and
+// pymemcache clients write (a pickle under flags 1, at Django's key), and
+// anything else under those keys loads as tampered.
+func TestDjangoFormatItems(t *testing.T) {
+	srv := memcachedtest.Start(t)
+	st := djangoStore(t, srv.Addr(), djangocodec.WithVersion(djangocodec.Django32))
+	raw := memcache.New(srv.Addr())
+	key := mustKey(t)
+	at := time.Now().Add(time.Hour).Truncate(time.Microsecond)
+	data := []byte(`{"_session_expiry":"` + at.UTC().Format("2006-01-02T15:04:05.999999-07:00") + `","cart":[1,2]}`)
+	if err := st.Save(ctx(t), core.Record{Key: key, Data: data, Expiry: at}, core.Create); err != nil {
+		t.Fatal(err)
+	}
+	it, err := raw.Get(":1:django.contrib.sessions.cache" + key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.Flags != 1 || len(it.Value) < 2 || it.Value[0] != 0x80 {
+		t.Fatalf("item flags %d value %q: not a pickle under flags 1", it.Flags, it.Value)
+	}
+	rec, err := st.Load(ctx(t), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Expiry.Equal(at) {
+		t.Errorf("absolute expiry loaded as %v, want %v", rec.Expiry, at)
+	}
+	if string(rec.Data) != string(data) {
+		t.Errorf("loaded %s, want %s", rec.Data, data)
+	}
+	for name, it := range map[string]*memcache.Item{
+		"own header":   {Value: []byte("cR\x01xxxxxxxxxxxxxxxx{}"), Flags: 0},
+		"plain string": {Value: []byte("hello"), Flags: 16},
+		"bad pickle":   {Value: []byte("\x80\x02cos\nsystem\nq\x00."), Flags: 1},
+	} {
+		it.Key = ":1:django.contrib.sessions.cache" + key
+		if err := raw.Set(it); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Load(ctx(t), key); !errors.Is(err, core.ErrTampered) {
+			t.Errorf("%s: Load = %v, want ErrTampered", name, err)
+		}
+	}
+}
