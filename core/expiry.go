@@ -111,7 +111,34 @@ func (s *Session) setExpiryRaw(op string, raw json.RawMessage) error {
 		s.deleteLocked(ExpiryKey)
 		return nil
 	}
+	if err := s.m.checkExpiry(raw); err != nil {
+		return err
+	}
 	return s.putLocked(ExpiryKey, raw)
+}
+
+// ExpiryChecker is implemented by a [Codec] or [CookieStore] that cannot
+// store every expiry (djangocodec for Django before 4.1 cannot hold an
+// absolute one in JSON). The expiry setters ask it first, so such an
+// expiry fails when it is set, not when the session is saved.
+type ExpiryChecker interface {
+	// CheckExpiry returns an error when raw, a _session_expiry value as
+	// this package writes it, cannot be stored.
+	CheckExpiry(raw json.RawMessage) error
+}
+
+// checkExpiry asks the codec and the cookie store whether raw can be
+// stored.
+func (m *Manager) checkExpiry(raw json.RawMessage) error {
+	if c, ok := m.cfg.Codec.(ExpiryChecker); ok {
+		if err := c.CheckExpiry(raw); err != nil {
+			return err
+		}
+	}
+	if c, ok := m.cookies.(ExpiryChecker); ok {
+		return c.CheckExpiry(raw)
+	}
+	return nil
 }
 
 // SetExpiry makes the session expire d after each save (Django's
@@ -135,7 +162,9 @@ func (s *Session) setExpiry(op string, d time.Duration) error {
 }
 
 // SetExpiryAt makes the session expire at t (Django's set_expiry with a
-// datetime). It fails as [Session.SetExpiry] does.
+// datetime). It fails as [Session.SetExpiry] does, and with the error of
+// the codec or cookie store when it is an [ExpiryChecker] that cannot store
+// an absolute expiry.
 func (s *Session) SetExpiryAt(t time.Time) error {
 	return s.setExpiryRaw("SetExpiryAt", json.RawMessage(`"`+t.Format(isoLayout)+`"`))
 }

@@ -189,3 +189,16 @@ func rewriteJSON(data []byte, conv func(json.RawMessage) (json.RawMessage, error
 	values[core.ExpiryKey] = out
 	return core.JSONCodec{}.Encode(values)
 }
+
+// CheckExpiry implements core.ExpiryChecker: an absolute expiry for Django
+// before 4.1 gives an error wrapping [ErrUnrepresentable] when it is set.
+func (c *Codec) CheckExpiry(raw json.RawMessage) error {
+	_, err := c.s.forms.toDjango(raw)
+	return err
+}
+
+// CheckExpiry implements core.ExpiryChecker, as [Codec.CheckExpiry] does.
+func (c *CookieStore) CheckExpiry(raw json.RawMessage) error {
+	_, err := c.s.forms.toDjango(raw)
+	return err
+}

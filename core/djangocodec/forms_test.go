@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/core/memstore"
 )
 
 const formsSecret = "django-insecure-0123456789abcdefghijklmnopqrstuvwxyz!@#"
@@ -158,6 +160,36 @@ func TestReadsEveryForm(t *testing.T) {
 		got, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil || !got.Equal(tc.want) {
 			t.Errorf("%s read as %s (%v), want %v", tc.raw, s, err, tc.want)
+		}
+	}
+}
+
+// TestSetExpiryAtFailsEarly: configured for Django 3.2, SetExpiryAt fails
+// when called (the session is left as it was), for the database codec and
+// the signed-cookie store, and SetExpiry still works.
+func TestSetExpiryAtFailsEarly(t *testing.T) {
+	codec, _ := New(formsSecret, WithVersion(Django32))
+	cfg := core.DefaultConfig()
+	cfg.Codec = codec
+	server, err := core.New(memstore.New(0), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, _ := NewCookieStore(formsSecret, time.Hour, WithVersion(Django32))
+	cookies, err := core.NewWithCookieStore(cs, core.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range map[string]*core.Manager{"database codec": server, "signed cookies": cookies} {
+		s := m.Start(httptest.NewRequest("GET", "/", nil))
+		if err := s.SetExpiryAt(time.Now().Add(time.Hour)); !errors.Is(err, ErrUnrepresentable) {
+			t.Errorf("%s: SetExpiryAt = %v, want ErrUnrepresentable", name, err)
+		}
+		if s.Has(core.ExpiryKey) {
+			t.Errorf("%s: the refused expiry was kept", name)
+		}
+		if err := s.SetExpiry(time.Hour); err != nil || s.ExpiryAge() != time.Hour {
+			t.Errorf("%s: SetExpiry = %v, age %v", name, err, s.ExpiryAge())
 		}
 	}
 }
