@@ -23,9 +23,11 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/core/cachedstore"
 	"github.com/cloakroom/cloakroom/core/djangocodec"
 	"github.com/cloakroom/cloakroom/gormstore"
 	"github.com/cloakroom/cloakroom/internal/memcachedtest"
+	"github.com/cloakroom/cloakroom/memcachestore"
 )
 
 // cookieAge is SESSION_COOKIE_AGE on both sides: not Django's default, so a
@@ -56,11 +58,13 @@ type backendSpec struct {
 
 // rig is one backend's pair of running apps.
 type rig struct {
+	t        *testing.T // the backend's test, for cleanups
 	spec     backendSpec
 	django   string   // Django's base URL
 	goURL    string   // the Go app's base URL
 	db       *gorm.DB // Django's database
 	mc       *memcache.Client
+	mcAddr   string
 	mcPrefix string // what Django puts before a session key in memcached
 	userID   string
 	pwHash   string // auth_user.password
@@ -76,6 +80,7 @@ func backends() []backendSpec {
 		if err != nil {
 			return nil, err
 		}
+		r.t.Cleanup(func() { _ = st.Close() })
 		cfg.Codec = codec
 		return core.New(st, cfg)
 	}
@@ -90,6 +95,50 @@ func backends() []backendSpec {
 					return nil, err
 				}
 				return core.NewWithCookieStore(cs, cfg)
+			}},
+		{name: "cached_db", engine: "cached_db", db: sqliteDB, cache: true, prefix: "shop", ver: 3, server: true, tamper: tamperCachedDB,
+			goMgr: func(r *rig, cfg core.Config) (*core.Manager, error) {
+				codec, err := djangocodec.New(secret, djangocodec.WithVersion(djangocodec.Django32))
+				if err != nil {
+					return nil, err
+				}
+				db, err := gormstore.New(context.Background(), r.db, gormstore.WithoutMigration())
+				if err != nil {
+					return nil, err
+				}
+				r.t.Cleanup(func() { _ = db.Close() })
+				cf, err := djangocodec.NewCacheFormat(codec)
+				if err != nil {
+					return nil, err
+				}
+				cache, err := memcachestore.NewServers([]string{r.mcAddr},
+					memcachestore.WithPrefix(djangocodec.CacheKeyPrefix(r.spec.prefix, max(r.spec.ver, 1), djangocodec.CachedDBBackend)),
+					memcachestore.WithValueFormat(cf))
+				if err != nil {
+					return nil, err
+				}
+				r.t.Cleanup(func() { _ = cache.Close() })
+				st, err := cachedstore.New(cache, db, cachedstore.WithUnstampedEntries())
+				if err != nil {
+					return nil, err
+				}
+				cfg.Codec = codec
+				return core.New(st, cfg)
+			}},
+		{name: "cache", engine: "cache", db: sqliteDB, cache: true, server: true, tamper: tamperCache, datetimeExpiry: true,
+			goMgr: func(r *rig, cfg core.Config) (*core.Manager, error) {
+				cf, err := djangocodec.NewCacheFormat(nil, djangocodec.WithVersion(djangocodec.Django32))
+				if err != nil {
+					return nil, err
+				}
+				cache, err := memcachestore.NewServers([]string{r.mcAddr},
+					memcachestore.WithPrefix(djangocodec.CacheKeyPrefix(r.spec.prefix, max(r.spec.ver, 1), djangocodec.CacheBackend)),
+					memcachestore.WithValueFormat(cf))
+				if err != nil {
+					return nil, err
+				}
+				r.t.Cleanup(func() { _ = cache.Close() })
+				return core.New(cache, cfg)
 			}},
 	}
 }
@@ -121,7 +170,7 @@ func TestDjangoHTTPInterop(t *testing.T) {
 func setUp(t *testing.T, spec backendSpec) *rig {
 	t.Helper()
 	d := spec.db(t)
-	r := &rig{spec: spec, db: d.db}
+	r := &rig{t: t, spec: spec, db: d.db}
 	settings := map[string]string{
 		"DJ_SECRET":     secret,
 		"DJ_ENGINE":     spec.engine,
@@ -131,7 +180,9 @@ func setUp(t *testing.T, spec backendSpec) *rig {
 		settings[k] = v
 	}
 	if spec.cache {
+		requirePython(t, "pylibmc", "python3-pylibmc")
 		addr := memcachedtest.Start(t).Addr()
+		r.mcAddr = addr
 		settings["DJ_CACHE_LOCATION"] = addr
 		settings["DJ_KEY_PREFIX"] = spec.prefix
 		ver := max(spec.ver, 1)
@@ -738,3 +789,32 @@ func tamperCookie(t *testing.T, _ *rig, cookie string) string {
 // unrepresentable reports whether err says the configured Django version
 // cannot store the session.
 func unrepresentable(err error) bool { return errors.Is(err, djangocodec.ErrUnrepresentable) }
+
+// tamperCacheEntry truncates the memcached entry Django reads for key, as
+// a corrupt pickle: pylibmc's unpickling fails and Django's cache backends
+// treat the entry as missing.
+func tamperCacheEntry(t *testing.T, r *rig, key string) {
+	t.Helper()
+	it, err := r.mc.Get(r.mcPrefix + key)
+	if err != nil {
+		t.Fatalf("memcached entry %s%s: %v", r.mcPrefix, key, err)
+	}
+	it.Value = it.Value[:len(it.Value)/2]
+	if err := r.mc.Set(it); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tamperCache corrupts the cache entry (SESSION_ENGINE cache).
+func tamperCache(t *testing.T, r *rig, key string) string {
+	tamperCacheEntry(t, r, key)
+	return key
+}
+
+// tamperCachedDB corrupts both copies (SESSION_ENGINE cached_db): the
+// cache entry, so that Django falls back to the row, and the row's
+// signature.
+func tamperCachedDB(t *testing.T, r *rig, key string) string {
+	tamperCacheEntry(t, r, key)
+	return tamperRow(t, r, key)
+}
