@@ -1,6 +1,7 @@
 package djangotest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -514,6 +516,39 @@ func (c *cell) storedExpiry(key string) time.Time {
 	return t
 }
 
+// wantTTL checks, for the engines that keep sessions in memcached, that
+// the entry of the jar's session expires in want (within a few seconds),
+// as Django's cache timeout (get_expiry_age) makes it: who wrote it last.
+func (c *cell) wantTTL(who side, want time.Duration) {
+	c.t.Helper()
+	if c.rig.mc == nil {
+		return
+	}
+	key := c.rig.mcPrefix + c.cookie()
+	conn, err := net.DialTimeout("tcp", c.rig.mcAddr, 2*time.Second)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	// The meta get command (memcached 1.6) returns the remaining TTL.
+	if _, err := fmt.Fprintf(conn, "mg %s t\r\n", key); err != nil {
+		c.t.Fatal(err)
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	f := strings.Fields(line)
+	if len(f) != 2 || f[0] != "HD" || !strings.HasPrefix(f[1], "t") {
+		c.t.Fatalf("memcached mg %s t: %q", key, line)
+	}
+	ttl, err := strconv.Atoi(f[1][1:])
+	if err != nil || math.Abs(float64(ttl)-want.Seconds()) > 5 {
+		c.t.Errorf("after %s's save the memcached entry expires in %s s, want %.0f s", who.name, f[1][1:], want.Seconds())
+	}
+}
+
 func (c *cell) hasDBRow() bool { return c.rig.spec.engine == "db" || c.rig.spec.engine == "cached_db" }
 
 // replayOld sends the old cookie value to both apps: each must see an
@@ -546,6 +581,7 @@ var ops = []op{
 		st := c.state(c.r)
 		c.wantItems(c.r, st, `{"greeting":`+greeting+`}`)
 		c.wantAge(c.r, st, cookieAge)
+		c.wantTTL(c.w, cookieAge)
 		if c.rig.spec.server && st.Key != c.cookie() {
 			c.t.Errorf("%s reports the session key %q, the cookie is %q", c.r.name, st.Key, c.cookie())
 		}
@@ -651,6 +687,7 @@ var ops = []op{
 				c.t.Errorf("%s stored an expire_date %v from now, want 300 s", c.w.name, d)
 			}
 		}
+		c.wantTTL(c.w, 300*time.Second)
 		st := c.state(c.r)
 		c.wantAge(c.r, st, 300*time.Second)
 		if st.BrowserClose {
@@ -661,6 +698,7 @@ var ops = []op{
 		if age, ok := c.cookieMaxAge(c.r); !ok || age < 297 || age > 300 {
 			c.t.Errorf("%s's cookie after its own save has Max-Age %d (set %v), want 300: %q", c.r.name, age, ok, c.lastSets)
 		}
+		c.wantTTL(c.r, 300*time.Second)
 		if c.hasDBRow() {
 			if d := time.Until(c.storedExpiry(c.cookie())); d < 295*time.Second || d > 302*time.Second {
 				c.t.Errorf("%s stored an expire_date %v from now, want 300 s", c.r.name, d)
@@ -677,11 +715,13 @@ var ops = []op{
 			if code != 200 {
 				c.t.Fatalf("%s set_expiry(datetime): status %d\n%s", c.w.name, code, tail(string(body), 20))
 			}
+			c.wantTTL(c.w, time.Until(at))
 			st := c.state(c.r)
 			c.wantAge(c.r, st, time.Until(at)) // counted from each request, not from the set_expiry
 			c.wantItems(c.r, st, `{"a":1}`)
 			// The reader's own save keeps the absolute expiry.
 			c.get(c.r, setPath("b", "2"))
+			c.wantTTL(c.r, time.Until(at))
 			c.wantAge(c.w, c.state(c.w), time.Until(at))
 		case c.w == c.django:
 			// Not applicable: Django 3.2's JSON serializer raises TypeError
@@ -718,6 +758,7 @@ var ops = []op{
 		if _, ok := c.cookieMaxAge(c.w); ok {
 			c.t.Errorf("%s's cookie after set_expiry(0) is not a browser-session cookie: %q", c.w.name, c.lastSets)
 		}
+		c.wantTTL(c.w, cookieAge) // Django's cache timeout is get_expiry_age()
 		st = c.state(c.r)
 		if !st.BrowserClose {
 			c.t.Errorf("%s does not see a browser-close session: %+v", c.r.name, st)
