@@ -289,9 +289,9 @@ func (s *Store) loadDB(ctx context.Context, key string, versioned bool, gen uint
 		switch {
 		case err == nil, errors.Is(err, core.ErrKeyExists):
 			s.succeeded(true)
-		case errors.Is(err, core.ErrTooLarge):
+		case uncacheable(err):
 			s.succeeded(true)
-			s.log.Debug("cachedstore: record too large for the cache", "err", err)
+			s.log.Debug("cachedstore: record not cached", "err", err)
 		default:
 			// A refill that timed out may still land later, when the
 			// database may have moved on: end this generation.
@@ -392,8 +392,8 @@ func (s *Store) writeCache(ctx context.Context, rec core.Record, mode core.SaveM
 	case err == nil:
 		s.succeeded(true)
 		return nil
-	case errors.Is(err, core.ErrTooLarge):
-		s.log.Debug("cachedstore: record too large for the cache", "err", err)
+	case uncacheable(err):
+		s.log.Debug("cachedstore: record not cached", "err", err)
 	default:
 		s.failed("save", err)
 	}
@@ -478,4 +478,12 @@ func (s *Store) stripe(key string) *atomic.Uint64 {
 		h *= 16777619
 	}
 	return &s.stripes[h%uint32(len(s.stripes))]
+}
+
+// uncacheable reports whether a cache write failed because of the record,
+// not the cache: too large for it, or data its value format refuses (a
+// tampered database row that djangocodec's cache format will not cache).
+// The cache is working, and no outage is recorded.
+func uncacheable(err error) bool {
+	return errors.Is(err, core.ErrTooLarge) || errors.Is(err, core.ErrTampered)
 }

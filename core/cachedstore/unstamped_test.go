@@ -1,7 +1,9 @@
 package cachedstore_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -86,5 +88,32 @@ func TestUnstampedFailuresAreErrors(t *testing.T) {
 	}
 	if _, err := st.Load(ctx(t), key); !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("deleted session loads: %v", err)
+	}
+}
+
+// refusing is a cache whose value format refuses some data, as
+// djangocodec's cache format refuses a tampered database row.
+type refusing struct{ core.Store }
+
+func (r refusing) Save(ctx context.Context, rec core.Record, mode core.SaveMode) error {
+	if string(rec.Data) == "forged" {
+		return fmt.Errorf("format: %w", core.ErrTampered)
+	}
+	return r.Store.Save(ctx, rec, mode)
+}
+
+// TestUncacheableIsNoOutage: a record the cache's format refuses is read
+// from the database and not cached, and the cache is not taken for down.
+func TestUncacheableIsNoOutage(t *testing.T) {
+	log, logs := newLogger(t)
+	db := memstore.New(0)
+	st := mustNew(t, refusing{memstore.New(0)}, db, cachedstore.WithUnstampedEntries(), cachedstore.WithLogger(log))
+	key := mustKey(t)
+	if err := db.Save(ctx(t), core.Record{Key: key, Data: []byte("forged"), Expiry: time.Now().Add(time.Hour)}, core.Create); err != nil {
+		t.Fatal(err)
+	}
+	wantData(t, st, key, "forged")
+	if n := logs.count("cache failing"); n != 0 {
+		t.Errorf("a refused record was reported as a cache outage %d times", n)
 	}
 }
