@@ -144,20 +144,6 @@ func (f *forms) fromDjango(raw json.RawMessage) json.RawMessage {
 	return strconv.AppendQuote(nil, pyISO(t.UTC(), false))
 }
 
-// encodeValues applies toDjango to the expiry of values, in place.
-func (f *forms) encodeValues(values map[string]json.RawMessage) error {
-	raw, ok := values[core.ExpiryKey]
-	if !ok {
-		return nil
-	}
-	out, err := f.toDjango(raw)
-	if err != nil {
-		return err
-	}
-	values[core.ExpiryKey] = out
-	return nil
-}
-
 // decodeValues applies fromDjango to the expiry of values, in place.
 func (f *forms) decodeValues(values map[string]json.RawMessage) {
 	if raw, ok := values[core.ExpiryKey]; ok {
