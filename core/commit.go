@@ -18,7 +18,7 @@ const maxCreateAttempts = 10
 // still bounds each store call. A session over [Config.MaxSessionBytes] is
 // not stored: the error wraps [ErrTooLarge].
 func (s *Session) Save(ctx context.Context) error {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if !s.modified && !s.m.cfg.SaveEveryRequest {
 		return nil
@@ -114,7 +114,7 @@ func (s *Session) saveLocked(ctx context.Context) error {
 // caller must then drop the handler's own status and body. Commit runs once;
 // later calls return the first result. Middlewares call it; handlers don't.
 func (s *Session) Commit(w http.ResponseWriter, status int) bool {
-	s.mu.Lock()
+	s.mu.Lock() // not lock(): a session never used need not read its cookie
 	if s.committed {
 		ok := s.commitErr == nil
 		s.mu.Unlock()
@@ -135,6 +135,18 @@ func (s *Session) Commit(w http.ResponseWriter, status int) bool {
 }
 
 func (s *Session) commitLocked(h http.Header, status int) error {
+	if !s.scanned {
+		// Never used: not accessed, not modified, nothing loaded. Only an
+		// unusable cookie must go, unless every request saves.
+		if !s.m.cfg.SaveEveryRequest {
+			if s.m.unusableCookie(s.req) {
+				s.m.setCookie(h, "", -1, false, s.m.cfg.Now())
+				addVaryCookie(h)
+			}
+			return nil
+		}
+		s.scanCookieLocked()
+	}
 	if s.loadErr != nil && status < 500 {
 		return s.loadErr
 	}

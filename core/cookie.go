@@ -56,6 +56,49 @@ func (c *cookieScanner) next() (value string, ok bool) {
 	}
 }
 
+// firstCookie finds the first value of the cookie name in the Cookie
+// header lines when that is cheap to tell: the first occurrence of name is
+// a whole cookie name (at a line's start or after ";" or "; ") followed by
+// "=" and a value without surrounding white space. It then returns what
+// cookieScanner would return first, and whether the cookie occurs at all;
+// ok is false when cookieScanner must decide. Later values are not looked
+// at: a caller that needs them, because the first is not acceptable, scans.
+func firstCookie(lines []string, name string) (value string, present, ok bool) {
+	for _, line := range lines {
+		i := 0
+		if !strings.HasPrefix(line, name) { // the common first cookie needs no search
+			if i = strings.Index(line, name); i < 0 {
+				continue
+			}
+		}
+		if i > 0 && line[i-1] != ';' && (line[i-1] != ' ' || i < 2 || line[i-2] != ';') {
+			return "", false, false
+		}
+		rest := line[i+len(name):]
+		if len(rest) == 0 || rest[0] != '=' {
+			return "", false, false
+		}
+		rest = rest[1:]
+		if j := strings.IndexByte(rest, ';'); j >= 0 {
+			rest = rest[:j]
+		}
+		if len(rest) > 0 && (mayBeSpace(rest[0]) || mayBeSpace(rest[len(rest)-1])) {
+			return "", false, false
+		}
+		if len(rest) >= 2 && rest[0] == '"' && rest[len(rest)-1] == '"' {
+			rest = rest[1 : len(rest)-1]
+		}
+		return rest, true, true
+	}
+	return "", false, true
+}
+
+// mayBeSpace reports whether b is ASCII white space or part of a non-ASCII
+// character (which strings.TrimSpace might trim).
+func mayBeSpace(b byte) bool {
+	return b == ' ' || (b >= '\t' && b <= '\r') || b >= 0x80
+}
+
 // sessionCookies puts the distinct values of the session cookie in h that
 // may be handed to the store ([Manager.acceptable]) into dst, in the order
 // they came, without allocating. It returns how many it put (at most

@@ -14,6 +14,7 @@ func FuzzCookieValue(f *testing.F) {
 	for _, seed := range []string{
 		"sessionid=abcdefgh12345678", "a=1; sessionid=\"abcdefgh12345678\"; b=2", "sessionid", "sessionid=",
 		"=; ;;", "sessionid=../../etc/passwd", "sessionid=a;sessionid=b", " sessionid = x ", "\x00sessionid=\xff",
+		"xsessionid=1; sessionid=2", "a=sessionid; sessionid=k", "sessionid=v ; x=1", "sessionid=\u00a0v", "a=1;sessionid=k", "a=1;  sessionid=k",
 	} {
 		f.Add(seed)
 	}
@@ -27,6 +28,10 @@ func FuzzCookieValue(f *testing.F) {
 		if present && !strings.Contains(header, v) {
 			t.Fatalf("value %q not in header %q", v, header)
 		}
+		// The fast path, when it answers, answers as the scanner does.
+		if fv, fpresent, ok := firstCookie(h["Cookie"], "sessionid"); ok && (fv != v || fpresent != present) {
+			t.Fatalf("firstCookie(%q) = %q, %v; the scanner: %q, %v", header, fv, fpresent, v, present)
+		}
 		m := &Manager{cfg: Config{CookieName: "sessionid"}, store: nopStore{}}
 		if m.acceptable(v) && !ValidKey(v) {
 			t.Fatalf("accepted invalid key %q", v)
@@ -36,9 +41,10 @@ func FuzzCookieValue(f *testing.F) {
 		if all != present {
 			t.Fatalf("sessionCookies present %v, the scanner %v", all, present)
 		}
-		// Init keeps the first candidate, the one the load tries first.
+		// The cookie scan keeps the first candidate, the one the load
+		// tries first.
 		var s Session
-		m.Init(&s, &http.Request{Header: h})
+		initScanned(m, &s, &http.Request{Header: h})
 		if s.hadCookie != present || (n > 0 && s.key != buf[0]) || (n == 0 && s.key != "") {
 			t.Fatalf("Init: key %q hadCookie %v; candidates %q, present %v", s.key, s.hadCookie, buf[:n], present)
 		}

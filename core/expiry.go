@@ -98,7 +98,7 @@ func (s *Session) expireAtBrowserCloseLocked() bool {
 // setExpiryRaw stores raw as the session's expiry, or removes it when raw
 // is nil. It fails as [Session.Set] does.
 func (s *Session) setExpiryRaw(op string, raw json.RawMessage) error {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if err := s.lateLocked(op); err != nil {
 		return err
@@ -180,7 +180,7 @@ func (s *Session) ResetExpiry() error { return s.setExpiryRaw("ResetExpiry", nil
 // ExpiryAge returns how long the session lives from now (Django's
 // get_expiry_age).
 func (s *Session) ExpiryAge() time.Duration {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.loadLocked()
 	return s.expiryAge(s.m.cfg.Now())
@@ -189,7 +189,7 @@ func (s *Session) ExpiryAge() time.Duration {
 // ExpiryDate returns when the session expires if saved now (Django's
 // get_expiry_date).
 func (s *Session) ExpiryDate() time.Time {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.loadLocked()
 	return s.expiryDate(s.m.cfg.Now())
@@ -198,7 +198,7 @@ func (s *Session) ExpiryDate() time.Time {
 // ExpireAtBrowserClose reports whether the session's cookie expires when the
 // browser closes (Django's get_expire_at_browser_close).
 func (s *Session) ExpireAtBrowserClose() bool {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.loadLocked()
 	return s.expireAtBrowserCloseLocked()

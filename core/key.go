@@ -51,11 +51,33 @@ func ValidKey(key string) bool {
 	if len(key) < MinKeyLength || len(key) > MaxKeyLength {
 		return false
 	}
-	for i := 0; i < len(key); i++ {
+	i := 0
+	for ; i+8 <= len(key); i += 8 {
+		w := key[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		if !keyWord(x) {
+			return false
+		}
+	}
+	for ; i < len(key); i++ {
 		c := key[i]
 		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
 			return false
 		}
 	}
 	return true
+}
+
+// keyWord reports whether each of the eight bytes in x is in [a-z0-9],
+// eight at a time: for bytes below 0x80, adding 0x80-lo sets a byte's high
+// bit exactly when the byte is at least lo, with no carry into the next.
+func keyWord(x uint64) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	if x&high != 0 {
+		return false
+	}
+	lower := (x + (0x80-'a')*ones) &^ (x + (0x80-'z'-1)*ones)
+	digit := (x + (0x80-'0')*ones) &^ (x + (0x80-'9'-1)*ones)
+	return (lower|digit)&high == high
 }

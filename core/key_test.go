@@ -107,3 +107,31 @@ func TestKeyDoesNotTouchIdleSession(t *testing.T) {
 		t.Errorf("an access: %q, Set-Cookie %q; want the idle deadline moved", w.Body, w.Header().Get("Set-Cookie"))
 	}
 }
+
+// TestValidKeyEveryByte: the eight-at-a-time check agrees with the
+// byte-by-byte rule for every byte value at every position of a key.
+func TestValidKeyEveryByte(t *testing.T) {
+	slow := func(k string) bool {
+		if len(k) < core.MinKeyLength || len(k) > core.MaxKeyLength {
+			return false
+		}
+		for i := 0; i < len(k); i++ {
+			if c := k[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+				return false
+			}
+		}
+		return true
+	}
+	base := []byte("abcdefghijklmnopqrstuvwxyz0123456789abcd")
+	for _, n := range []int{core.MinKeyLength, 9, 16, 31, 32, 33, core.MaxKeyLength} {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				k := append([]byte(nil), base[:n]...)
+				k[pos] = byte(c)
+				if got, want := core.ValidKey(string(k)), slow(string(k)); got != want {
+					t.Fatalf("ValidKey(%q) = %v, want %v", k, got, want)
+				}
+			}
+		}
+	}
+}

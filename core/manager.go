@@ -99,10 +99,13 @@ func (m *Manager) Start(r *http.Request) *Session {
 // it to embed the Session in their own per-request struct and save an
 // allocation.
 //
-// Init does not touch the store. It keeps the first acceptable value of the
-// session cookie (a valid key, or for a cookie store a value of cookie
-// characters that fits a cookie); values that are not are never handed to a
-// store. When the request carried several acceptable values (a sibling
+// Init does not touch the store, and does not read the cookie either: the
+// session cookie is examined the first time the session is used (or at the
+// commit), so a request that never touches its session pays for nothing
+// but Init and the commit. Then the first acceptable value of the session
+// cookie is kept (a valid key, or for a cookie store a value of cookie
+// characters that fits a cookie); values that are not are never handed to
+// a store. When the request carried several acceptable values (a sibling
 // domain planted its own: "sessionid=planted; sessionid=real"), the first
 // load tries them in order, at most [MaxSessionCookies] of them, and uses
 // the first that loads; the commit deletes the cookie only when none
@@ -111,10 +114,38 @@ func (m *Manager) Init(s *Session, r *http.Request) {
 	s.m = m
 	s.req = r
 	s.ctx = r.Context()
-	// The first acceptable value is the key; the others are looked for
-	// only if it does not load (see Session.fetchLocked), so the common
-	// request pays no more than reading one cookie.
-	c := cookieScanner{name: m.cfg.CookieName, lines: r.Header["Cookie"]}
+}
+
+// lock locks s and reads the session cookie the first time.
+func (s *Session) lock() {
+	s.mu.Lock()
+	if !s.scanned {
+		s.scanCookieLocked()
+	}
+}
+
+// scanCookieLocked keeps the request's first acceptable session cookie
+// value as the key (see [Manager.Init]). The others are looked for only if
+// it does not load (see Session.fetchLocked), so the common request pays no
+// more than reading one cookie. s.mu must be held.
+func (s *Session) scanCookieLocked() {
+	s.scanned = true
+	if s.req == nil {
+		return
+	}
+	m := s.m
+	lines := s.req.Header["Cookie"]
+	if v, present, ok := firstCookie(lines, m.cfg.CookieName); ok {
+		if !present {
+			return
+		}
+		if v != "" && m.acceptable(v) {
+			s.hadCookie, s.key = true, v
+			return
+		}
+		// Not acceptable: a later value may be.
+	}
+	c := cookieScanner{name: m.cfg.CookieName, lines: lines}
 	for {
 		v, ok := c.next()
 		if !ok {
@@ -136,6 +167,43 @@ func (m *Manager) acceptable(v string) bool {
 		return ValidKey(v)
 	}
 	return len(v) <= maxCookieBytes && cookieSafe(v)
+}
+
+// unusableCookie reports whether r carries the session cookie with no value
+// that could name a session, for the commit of a session that was never
+// used: only such a cookie is deleted then. As Django does for a session it
+// did not use, it looks at the values' lengths alone (a key's length for a
+// server store, a cookie's for a cookie store); their characters are
+// checked when the session is used, before any value reaches the store.
+func (m *Manager) unusableCookie(r *http.Request) bool {
+	if r == nil {
+		return false
+	}
+	lines := r.Header["Cookie"]
+	if v, present, ok := firstCookie(lines, m.cfg.CookieName); ok && (!present || m.plausible(v)) {
+		return false
+	}
+	c := cookieScanner{name: m.cfg.CookieName, lines: lines}
+	present := false
+	for {
+		v, ok := c.next()
+		if !ok {
+			return present
+		}
+		if m.plausible(v) {
+			return false
+		}
+		present = true
+	}
+}
+
+// plausible reports whether v has the length of a value the store could
+// accept (see unusableCookie).
+func (m *Manager) plausible(v string) bool {
+	if m.store != nil {
+		return len(v) >= MinKeyLength && len(v) <= MaxKeyLength
+	}
+	return v != "" && len(v) <= maxCookieBytes
 }
 
 // DefaultErrorHandler answers 400 Bad Request when the session was deleted

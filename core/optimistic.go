@@ -71,7 +71,7 @@ func Modify[T any](s *Session, key string, fn func(v T, present bool) (T, error)
 		}
 		return encode(key, nv)
 	}
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if err := s.lateLocked("Modify"); err != nil {
 		return err

@@ -28,6 +28,7 @@ type Session struct {
 
 	mu         sync.Mutex
 	key        string // current key (or cookie-store value); "" when none
+	scanned    bool   // the request's cookie was read (key and hadCookie are valid)
 	hadCookie  bool   // the request carried the session cookie, which the commit may delete
 	loaded     bool
 	accessed   bool
@@ -61,7 +62,7 @@ type Session struct {
 // the store may not know (Django's session_key); once loaded it is the key
 // of the session that loaded, or "".
 func (s *Session) Key() string {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.m.cookies != nil {
 		s.fetchLocked()
@@ -74,14 +75,14 @@ func (s *Session) Key() string {
 
 // Accessed reports whether the session's values were read or written.
 func (s *Session) Accessed() bool {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	return s.accessed
 }
 
 // Modified reports whether the session changed and will be saved.
 func (s *Session) Modified() bool {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	return s.modified
 }
@@ -89,7 +90,7 @@ func (s *Session) Modified() bool {
 // MarkModified makes the session save at the end of the request even if no
 // value changed, refreshing its expiry (Django's session.modified = True).
 func (s *Session) MarkModified() {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.modified = true
 }
@@ -98,7 +99,7 @@ func (s *Session) MarkModified() {
 // Such a session reads as empty and is never saved; unless the handler
 // answers with a 5xx itself, the response becomes an error.
 func (s *Session) Err() error {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.loadLocked()
 	return s.loadErr
@@ -234,7 +235,7 @@ func (s *Session) openLocked(key string) (map[string]json.RawMessage, uint64, op
 // pointer. It reports whether the key was present. The error is non-nil when
 // the value does not fit dst or the session could not be loaded.
 func (s *Session) Get(key string, dst any) (bool, error) {
-	s.mu.Lock()
+	s.lock()
 	s.loadLocked()
 	raw, ok := s.values[key]
 	loadErr := s.loadErr
@@ -281,7 +282,7 @@ func (s *Session) Set(key string, v any) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if err := s.lateLocked("Set"); err != nil {
 		return err
@@ -324,7 +325,7 @@ func (s *Session) deleteLocked(key string) bool {
 // whether it stored v. It fails as [Session.Set] does; finding the key
 // present is never an error.
 func (s *Session) SetDefault(key string, v any) (bool, error) {
-	s.mu.Lock()
+	s.lock()
 	s.loadLocked()
 	_, present := s.values[key]
 	s.mu.Unlock()
@@ -335,7 +336,7 @@ func (s *Session) SetDefault(key string, v any) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.loadErr != nil {
 		return false, s.loadErr
@@ -373,7 +374,7 @@ func (s *Session) Update(values map[string]any) error {
 		}
 		raws[k] = raw
 	}
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if err := s.lateLocked("Update"); err != nil {
 		return err
@@ -399,7 +400,7 @@ func (s *Session) Update(values map[string]any) error {
 
 // Has reports whether key is present.
 func (s *Session) Has(key string) bool {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.loadLocked()
 	_, ok := s.values[key]
@@ -411,7 +412,7 @@ func (s *Session) Has(key string) bool {
 // [ErrResponseStarted] (and the key stays) when key is present and the
 // response's headers were sent.
 func (s *Session) Delete(key string) error {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.loadLocked()
 	if s.loadErr != nil {
@@ -431,7 +432,7 @@ func (s *Session) Delete(key string) error {
 // response's headers were sent it removes nothing and returns false and an
 // error wrapping [ErrResponseStarted]; a missing key is never an error.
 func (s *Session) Pop(key string, dst any) (bool, error) {
-	s.mu.Lock()
+	s.lock()
 	s.loadLocked()
 	raw, ok := s.values[key]
 	loadErr := s.loadErr
@@ -456,7 +457,7 @@ func (s *Session) Pop(key string, dst any) (bool, error) {
 // Keys returns the session's keys in sorted order, including Django's
 // internal ones such as _session_expiry.
 func (s *Session) Keys() []string {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.loadLocked()
 	keys := make([]string, 0, len(s.values))
@@ -469,7 +470,7 @@ func (s *Session) Keys() []string {
 
 // Len returns the number of keys.
 func (s *Session) Len() int {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.loadLocked()
 	return len(s.values)
@@ -479,7 +480,7 @@ func (s *Session) Len() int {
 // logout. Once the response's headers were sent it clears nothing and
 // returns an error wrapping [ErrResponseStarted].
 func (s *Session) Clear() error {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if err := s.lateLocked("Clear"); err != nil {
 		return err
@@ -500,7 +501,7 @@ func (s *Session) clearLocked() {
 // IsEmpty reports whether the session has neither a key nor values
 // (Django's is_empty). It does not load the session.
 func (s *Session) IsEmpty() bool {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	return s.isEmptyLocked()
 }
@@ -517,7 +518,7 @@ func (s *Session) isEmptyLocked() bool {
 // server; a cookie store's session cannot be revoked) and returns an error
 // wrapping [ErrResponseStarted].
 func (s *Session) Flush() error {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	late := s.lateLocked("Flush")
 	s.clearLocked()
@@ -545,7 +546,7 @@ func (s *Session) mustCreateKey(k string) bool { return s.mustCreate && k == s.k
 // error wrapping [ErrResponseStarted]: the new key could not reach the
 // client.
 func (s *Session) CycleKey() error {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if err := s.lateLocked("CycleKey"); err != nil {
 		return err

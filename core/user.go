@@ -36,7 +36,7 @@ type UserIndex interface {
 // values are kept, so an anonymous cart survives the first login. Either
 // way the session is saved under a fresh key.
 func (s *Session) Login(userID string) error {
-	s.mu.Lock()
+	s.lock()
 	s.loadLocked()
 	prev, present := s.values[UserIDKey]
 	err := s.loadErr

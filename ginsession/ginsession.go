@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/cloakroom/cloakroom/core"
@@ -33,23 +34,37 @@ const ContextKey = "github.com/cloakroom/cloakroom/session"
 // fails, m's error handler writes the response and the handler's own status
 // and body are dropped.
 //
-// A request whose handlers never look the session up costs one allocation
-// and no store call: the session travels in the response writer the
-// middleware installs, and is published under [ContextKey] (which makes Gin
-// allocate its Keys map) only by the first [Get] or [Lookup], or at once
-// when c.Keys already exists.
+// A request whose handlers never look the session up allocates nothing and
+// calls no store: the session travels in the response writer the
+// middleware installs, which is reused by a later request when nothing
+// outside the middleware saw it. The session is published under
+// [ContextKey] (which makes Gin allocate its Keys map) only by the first
+// [Get] or [Lookup], or at once when c.Keys already exists.
 func Middleware(m *core.Manager) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		w := &writer{ResponseWriter: c.Writer}
+		w := writers.Get().(*writer)
+		inner := c.Writer
+		w.ResponseWriter = inner
 		m.Init(&w.s, c.Request)
 		c.Writer = w
 		if c.Keys != nil { // no map to allocate: publish now
 			w.publish(c)
 		}
 		c.Next()
-		w.commit(w.Status())
+		if w.commit(w.Status()) && c.Writer == w && !w.published.Load() {
+			// Nothing outside this function ever saw the session, and no
+			// later middleware kept the writer: hand Gin its own writer
+			// back and reuse ours.
+			c.Writer = inner
+			w.reset()
+			writers.Put(w)
+		}
 	}
 }
+
+// writers recycles the writers of requests whose handlers never looked the
+// session up: such a request allocates nothing.
+var writers = sync.Pool{New: func() any { return new(writer) }}
 
 // Get returns the request's session. It panics if [Middleware] is not
 // installed, a programming error like a failed gin.Context.MustGet.
@@ -104,6 +119,14 @@ func (w *writer) publish(c *gin.Context) {
 	if !w.published.Load() && w.published.CompareAndSwap(false, true) {
 		c.Set(ContextKey, &w.s)
 	}
+}
+
+// reset makes w a zero writer for its next request.
+func (w *writer) reset() {
+	w.ResponseWriter = nil
+	w.s = core.Session{}
+	w.committed, w.failed = false, false
+	w.published.Store(false)
 }
 
 func (w *writer) commit(status int) bool {
