@@ -36,10 +36,54 @@ type VersionedStore interface {
 // maxReplays bounds the retries of a versioned save.
 const maxReplays = 20
 
-// record keeps a change for replay on a version conflict.
-func (s *Session) record(op func(map[string]json.RawMessage) error) {
+// change is one change to the session's values, kept for replay on a
+// version conflict. The common ones are data, not closures, so that a
+// Set outside the atomic mode allocates nothing for its replay.
+type change struct {
+	kind changeKind
+	key  string
+	raw  json.RawMessage
+	fn   func(map[string]json.RawMessage) (json.RawMessage, error) // changeModify: the new value of key
+}
+
+type changeKind uint8
+
+const (
+	changeSet        changeKind = iota // values[key] = raw
+	changeDelete                       // delete(values, key)
+	changeSetDefault                   // values[key] = raw unless present
+	changeClear                        // clear(values)
+	changeModify                       // values[key] = fn(values)
+)
+
+// apply makes the change to values.
+func (c *change) apply(values map[string]json.RawMessage) error {
+	switch c.kind {
+	case changeSet:
+		values[c.key] = c.raw
+	case changeDelete:
+		delete(values, c.key)
+	case changeSetDefault:
+		if _, ok := values[c.key]; !ok {
+			values[c.key] = c.raw
+		}
+	case changeClear:
+		clear(values)
+	case changeModify:
+		enc, err := c.fn(values)
+		if err != nil {
+			return err
+		}
+		values[c.key] = enc
+	}
+	return nil
+}
+
+// record keeps a change for replay on a version conflict, in the atomic
+// mode only.
+func (s *Session) record(kind changeKind, key string, raw json.RawMessage) {
 	if s.m.versioned != nil {
-		s.ops = append(s.ops, op)
+		s.ops = append(s.ops, change{kind: kind, key: key, raw: raw})
 	}
 }
 
@@ -89,13 +133,9 @@ func Modify[T any](s *Session, key string, fn func(v T, present bool) (T, error)
 	}
 	s.setValueLocked(key, enc)
 	s.modified = true
-	s.record(func(values map[string]json.RawMessage) error {
-		enc, err := next(values)
-		if err == nil {
-			values[key] = enc
-		}
-		return err
-	})
+	if s.m.versioned != nil {
+		s.ops = append(s.ops, change{kind: changeModify, key: key, fn: next})
+	}
 	return nil
 }
 
@@ -124,8 +164,8 @@ func (s *Session) saveVersionedLocked(ctx context.Context, rec Record) error {
 		if err != nil {
 			return fmt.Errorf("cloakroom: reloading session after a conflict: %w", err)
 		}
-		for _, op := range s.ops {
-			if err := op(values); err != nil {
+		for i := range s.ops {
+			if err := s.ops[i].apply(values); err != nil {
 				return fmt.Errorf("cloakroom: replaying session changes: %w", err)
 			}
 		}

@@ -45,9 +45,9 @@ type Session struct {
 	commitErr  error
 	loadErr    error // the store failed: the session must not be saved
 	values     map[string]json.RawMessage
-	loadedUser json.RawMessage                          // UserIDKey as loaded or last linked
-	version    uint64                                   // the loaded record's version (Config.Optimistic)
-	ops        []func(map[string]json.RawMessage) error // changes to replay on a version conflict
+	loadedUser json.RawMessage // UserIDKey as loaded or last linked
+	version    uint64          // the loaded record's version (Config.Optimistic)
+	ops        []change        // changes to replay on a version conflict
 }
 
 // Key returns the session key, or "" when the session has none yet. A new
@@ -302,7 +302,7 @@ func (s *Session) putLocked(key string, raw json.RawMessage) error {
 	}
 	s.setValueLocked(key, raw)
 	s.modified = true
-	s.record(func(v map[string]json.RawMessage) error { v[key] = raw; return nil })
+	s.record(changeSet, key, raw)
 	return nil
 }
 
@@ -317,7 +317,7 @@ func (s *Session) deleteLocked(key string) bool {
 	}
 	delete(s.values, key)
 	s.modified = true
-	s.record(func(v map[string]json.RawMessage) error { delete(v, key); return nil })
+	s.record(changeDelete, key, nil)
 	return true
 }
 
@@ -352,12 +352,7 @@ func (s *Session) SetDefault(key string, v any) (bool, error) {
 	}
 	s.setValueLocked(key, raw)
 	s.modified = true
-	s.record(func(v map[string]json.RawMessage) error {
-		if _, ok := v[key]; !ok {
-			v[key] = raw
-		}
-		return nil
-	})
+	s.record(changeSetDefault, key, raw)
 	return true, nil
 }
 
@@ -393,7 +388,7 @@ func (s *Session) Update(values map[string]any) error {
 	for k, raw := range raws {
 		s.setValueLocked(k, raw)
 		s.modified = true
-		s.record(func(v map[string]json.RawMessage) error { v[k] = raw; return nil })
+		s.record(changeSet, k, raw)
 	}
 	return nil
 }
@@ -495,7 +490,7 @@ func (s *Session) clearLocked() {
 	s.values = make(map[string]json.RawMessage)
 	s.size, s.sized = 0, true
 	s.modified = true
-	s.record(func(v map[string]json.RawMessage) error { clear(v); return nil })
+	s.record(changeClear, "", nil)
 }
 
 // IsEmpty reports whether the session has neither a key nor values
