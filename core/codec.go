@@ -2,7 +2,6 @@ package core
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"unicode/utf8"
 )
@@ -47,15 +46,9 @@ func (JSONCodec) Encode(values map[string]json.RawMessage) ([]byte, error) {
 }
 
 // Decode implements [Codec].
+// It reads the object in one pass and keeps the values in one copy of data.
 func (JSONCodec) Decode(data []byte) (map[string]json.RawMessage, error) {
-	var values map[string]json.RawMessage
-	if err := json.Unmarshal(data, &values); err != nil {
-		return nil, fmt.Errorf("cloakroom: decoding JSON session data: %w: %v", ErrTampered, err)
-	}
-	if values == nil { // the document was null
-		return nil, fmt.Errorf("cloakroom: decoding JSON session data: %w: not an object", ErrTampered)
-	}
-	return values, nil
+	return decodeObject(data)
 }
 
 // appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
