@@ -1,0 +1,4 @@
+package cookiestore
+
+// MinCompressLength exposes minCompressLength to the external tests.
+const MinCompressLength = minCompressLength

@@ -1,0 +1,5 @@
+//go:build race
+
+package cookiestore
+
+func init() { raceEnabled = true }
