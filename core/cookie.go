@@ -149,13 +149,41 @@ func (c *cookieScanner) mayHaveMore() bool {
 
 // cookieSafe reports whether v consists of RFC 6265 cookie-octets.
 func cookieSafe(v string) bool {
-	for i := 0; i < len(v); i++ {
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		w := v[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		if !cookieWord(x) {
+			return false
+		}
+	}
+	for ; i < len(v); i++ {
 		c := v[i]
 		if c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
 			return false
 		}
 	}
 	return true
+}
+
+// cookieWord reports whether each of the eight bytes in x is a cookie
+// octet, eight at a time (see keyWord): in 0x21..0x7e and none of
+// '"', ',', ';', '\\'.
+func cookieWord(x uint64) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	if x&high != 0 || (x+(0x80-0x21)*ones)&high != high || (x+ones)&high != 0 {
+		return false
+	}
+	return !hasByte(x, '"') && !hasByte(x, ',') && !hasByte(x, ';') && !hasByte(x, '\\')
+}
+
+// hasByte reports whether any byte of x is b (exact as an any-test: the
+// borrow can mark a byte only after a true match).
+func hasByte(x uint64, b byte) bool {
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	y := x ^ (uint64(b) * ones)
+	return (y-ones)&^y&high != 0
 }
 
 // setCookie adds the session cookie to h. maxAge < 0 deletes the cookie;

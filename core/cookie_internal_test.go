@@ -85,3 +85,28 @@ func BenchmarkInit(b *testing.B) {
 		})
 	}
 }
+
+// TestCookieSafeEveryByte: the eight-at-a-time check agrees with the rule
+// byte by byte, for every byte value at every position.
+func TestCookieSafeEveryByte(t *testing.T) {
+	slow := func(v string) bool {
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	base := []byte("abcDEF012-_.:~!#$%&'()*+/<=>?@[]^`{|}xyz")
+	for _, n := range []int{1, 7, 8, 9, 16, 23, 40} {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				v := append([]byte(nil), base[:n]...)
+				v[pos] = byte(c)
+				if got, want := cookieSafe(string(v)), slow(string(v)); got != want {
+					t.Fatalf("cookieSafe(%q) = %v, want %v", v, got, want)
+				}
+			}
+		}
+	}
+}
