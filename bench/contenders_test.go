@@ -41,15 +41,52 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// The four workloads, as routes every contender serves.
+// The routes every contender serves.
 const (
 	untouched = "/untouched" // never touches the session
-	read      = "/read"      // reads the cart
+	read      = "/read"      // reads the cart and the user name
 	write     = "/write"     // appends to the cart (up to 20 ints, then starts over)
 	visitor   = "/new"       // a new visitor: no cookie, one key set
+	rotate    = "/rotate"    // moves the cart's first item to its end: a write that keeps the size
+	login     = "/login"     // signs in: the realistic session (priming only, never measured)
 )
 
-var workloads = []string{untouched, read, write, visitor}
+var routes = []string{untouched, read, write, visitor, rotate, login}
+
+// workload is one measured request: a route, and the session the client
+// holds when it makes it.
+type workload struct {
+	name      string // in benchmark names
+	path      string
+	realistic bool // the client holds the realistic session, not the tiny one
+}
+
+// The tiny session is a cart of three small ints ({"cart":[0,1,2]}, 14
+// bytes of JSON, below any compression threshold; the write workload grows
+// it to 20 and starts over). The realistic one is a signed-in user with a
+// 20-item cart: realisticUser and realisticCart, 141 bytes of JSON, which a
+// cookie store compresses. Every library stores the same values its own way
+// (cloakroom as JSON, gin-contrib, scs and gorilla with gob).
+var workloads = []workload{
+	{"untouched", untouched, false},
+	{"read", read, false},
+	{"write", write, false},
+	{"new", visitor, false},
+	{"untouched-realistic", untouched, true},
+	{"read-realistic", read, true},
+	{"write-realistic", rotate, true},
+}
+
+const realisticUser = "alice@example.com"
+
+// realisticCart is 20 four-digit product ids in no particular order.
+func realisticCart() []int {
+	cart := make([]int, 20)
+	for i := range cart {
+		cart[i] = 1000 + (4711+7919*i)%9000
+	}
+	return cart
+}
 
 func nextCart(cart []int) []int {
 	if len(cart) >= 20 {
@@ -57,6 +94,17 @@ func nextCart(cart []int) []int {
 	}
 	return append(cart, len(cart))
 }
+
+// rotated is the cart with its first item moved to the end (a new slice).
+func rotated(cart []int) []int {
+	if len(cart) == 0 {
+		return cart
+	}
+	return append(append(make([]int, 0, len(cart)), cart[1:]...), cart[0])
+}
+
+// readBody is what the read route answers: the cart's length and the user.
+func readBody(cart []int, user string) string { return strconv.Itoa(len(cart)) + " " + user }
 
 // contender is one library/store/framework combination.
 type contender struct {
@@ -86,7 +134,7 @@ func sqliteGorm(tb testing.TB) *gorm.DB {
 func rawGin() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	for _, p := range workloads {
+	for _, p := range routes {
 		r.GET(p, func(c *gin.Context) { c.String(200, "ok") })
 	}
 	return r
@@ -94,7 +142,7 @@ func rawGin() http.Handler {
 
 func rawEcho() http.Handler {
 	e := echo.New()
-	for _, p := range workloads {
+	for _, p := range routes {
 		e.GET(p, func(c echo.Context) error { return c.String(200, "ok") })
 	}
 	return e
@@ -108,12 +156,18 @@ func cloakroomGin(m *core.Manager) http.Handler {
 	r.Use(ginsession.Middleware(m))
 	r.GET(untouched, func(c *gin.Context) { c.String(200, "ok") })
 	r.GET(read, func(c *gin.Context) {
-		cart, _, err := core.GetAs[[]int](ginsession.Get(c), "cart")
+		s := ginsession.Get(c)
+		cart, _, err := core.GetAs[[]int](s, "cart")
 		if err != nil {
 			c.String(500, err.Error())
 			return
 		}
-		c.String(200, strconv.Itoa(len(cart)))
+		user, _, err := core.GetAs[string](s, "username")
+		if err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		c.String(200, readBody(cart, user))
 	})
 	r.GET(write, func(c *gin.Context) {
 		s := ginsession.Get(c)
@@ -134,6 +188,30 @@ func cloakroomGin(m *core.Manager) http.Handler {
 		}
 		c.String(200, "ok")
 	})
+	r.GET(rotate, func(c *gin.Context) {
+		s := ginsession.Get(c)
+		cart, _, err := core.GetAs[[]int](s, "cart")
+		if err == nil {
+			err = s.Set("cart", rotated(cart))
+		}
+		if err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		c.String(200, "ok")
+	})
+	r.GET(login, func(c *gin.Context) {
+		s := ginsession.Get(c)
+		if err := s.Set("username", realisticUser); err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		if err := s.Set("cart", realisticCart()); err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		c.String(200, "ok")
+	})
 	return r
 }
 
@@ -142,11 +220,16 @@ func cloakroomEcho(m *core.Manager) http.Handler {
 	e.Use(echosession.Middleware(m))
 	e.GET(untouched, func(c echo.Context) error { return c.String(200, "ok") })
 	e.GET(read, func(c echo.Context) error {
-		cart, _, err := core.GetAs[[]int](echosession.Get(c), "cart")
+		s := echosession.Get(c)
+		cart, _, err := core.GetAs[[]int](s, "cart")
 		if err != nil {
 			return err
 		}
-		return c.String(200, strconv.Itoa(len(cart)))
+		user, _, err := core.GetAs[string](s, "username")
+		if err != nil {
+			return err
+		}
+		return c.String(200, readBody(cart, user))
 	})
 	e.GET(write, func(c echo.Context) error {
 		s := echosession.Get(c)
@@ -161,6 +244,27 @@ func cloakroomEcho(m *core.Manager) http.Handler {
 	})
 	e.GET(visitor, func(c echo.Context) error {
 		if err := echosession.Get(c).Set("visited", true); err != nil {
+			return err
+		}
+		return c.String(200, "ok")
+	})
+	e.GET(rotate, func(c echo.Context) error {
+		s := echosession.Get(c)
+		cart, _, err := core.GetAs[[]int](s, "cart")
+		if err == nil {
+			err = s.Set("cart", rotated(cart))
+		}
+		if err != nil {
+			return err
+		}
+		return c.String(200, "ok")
+	})
+	e.GET(login, func(c echo.Context) error {
+		s := echosession.Get(c)
+		if err := s.Set("username", realisticUser); err != nil {
+			return err
+		}
+		if err := s.Set("cart", realisticCart()); err != nil {
 			return err
 		}
 		return c.String(200, "ok")
@@ -237,8 +341,10 @@ func ginContrib(store gsessions.Store) http.Handler {
 	r.Use(gsessions.Sessions("sessionid", store))
 	r.GET(untouched, func(c *gin.Context) { c.String(200, "ok") })
 	r.GET(read, func(c *gin.Context) {
-		cart, _ := gsessions.Default(c).Get("cart").([]int)
-		c.String(200, strconv.Itoa(len(cart)))
+		s := gsessions.Default(c)
+		cart, _ := s.Get("cart").([]int)
+		user, _ := s.Get("username").(string)
+		c.String(200, readBody(cart, user))
 	})
 	r.GET(write, func(c *gin.Context) {
 		s := gsessions.Default(c)
@@ -253,6 +359,26 @@ func ginContrib(store gsessions.Store) http.Handler {
 	r.GET(visitor, func(c *gin.Context) {
 		s := gsessions.Default(c)
 		s.Set("visited", true)
+		if err := s.Save(); err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		c.String(200, "ok")
+	})
+	r.GET(rotate, func(c *gin.Context) {
+		s := gsessions.Default(c)
+		cart, _ := s.Get("cart").([]int)
+		s.Set("cart", rotated(cart))
+		if err := s.Save(); err != nil {
+			c.String(500, err.Error())
+			return
+		}
+		c.String(200, "ok")
+	})
+	r.GET(login, func(c *gin.Context) {
+		s := gsessions.Default(c)
+		s.Set("username", realisticUser)
+		s.Set("cart", realisticCart())
 		if err := s.Save(); err != nil {
 			c.String(500, err.Error())
 			return
@@ -292,7 +418,8 @@ func scsGin(sm *scs.SessionManager) http.Handler {
 	r.GET(untouched, func(c *gin.Context) { c.String(200, "ok") })
 	r.GET(read, func(c *gin.Context) {
 		cart, _ := sm.Get(c.Request.Context(), "cart").([]int)
-		c.String(200, strconv.Itoa(len(cart)))
+		user := sm.GetString(c.Request.Context(), "username")
+		c.String(200, readBody(cart, user))
 	})
 	r.GET(write, func(c *gin.Context) {
 		cart, _ := sm.Get(c.Request.Context(), "cart").([]int)
@@ -301,6 +428,16 @@ func scsGin(sm *scs.SessionManager) http.Handler {
 	})
 	r.GET(visitor, func(c *gin.Context) {
 		sm.Put(c.Request.Context(), "visited", true)
+		c.String(200, "ok")
+	})
+	r.GET(rotate, func(c *gin.Context) {
+		cart, _ := sm.Get(c.Request.Context(), "cart").([]int)
+		sm.Put(c.Request.Context(), "cart", rotated(cart))
+		c.String(200, "ok")
+	})
+	r.GET(login, func(c *gin.Context) {
+		sm.Put(c.Request.Context(), "username", realisticUser)
+		sm.Put(c.Request.Context(), "cart", realisticCart())
 		c.String(200, "ok")
 	})
 	return r
@@ -357,7 +494,8 @@ func echoContribContender() contender {
 				return err
 			}
 			cart, _ := s.Values["cart"].([]int)
-			return c.String(200, strconv.Itoa(len(cart)))
+			user, _ := s.Values["username"].(string)
+			return c.String(200, readBody(cart, user))
 		})
 		e.GET(write, func(c echo.Context) error {
 			s, err := esession.Get("sessionid", c)
@@ -377,6 +515,30 @@ func echoContribContender() contender {
 				return err
 			}
 			s.Values["visited"] = true
+			if err := s.Save(c.Request(), c.Response()); err != nil {
+				return err
+			}
+			return c.String(200, "ok")
+		})
+		e.GET(rotate, func(c echo.Context) error {
+			s, err := esession.Get("sessionid", c)
+			if err != nil {
+				return err
+			}
+			cart, _ := s.Values["cart"].([]int)
+			s.Values["cart"] = rotated(cart)
+			if err := s.Save(c.Request(), c.Response()); err != nil {
+				return err
+			}
+			return c.String(200, "ok")
+		})
+		e.GET(login, func(c echo.Context) error {
+			s, err := esession.Get("sessionid", c)
+			if err != nil {
+				return err
+			}
+			s.Values["username"] = realisticUser
+			s.Values["cart"] = realisticCart()
 			if err := s.Save(c.Request(), c.Response()); err != nil {
 				return err
 			}
@@ -416,13 +578,24 @@ func memcachedAddr(tb testing.TB) string {
 }
 
 func TestMain(m *testing.M) {
+	if os.Getenv("CLOAKROOM_BENCH_LIST") != "" {
+		listSessionCases()
+		os.Exit(0)
+	}
 	stop := startMemcached()
 	code := m.Run()
 	stop()
 	os.Exit(code)
 }
 
+// startMemcached starts the memcached every contender shares, or uses the
+// one at CLOAKROOM_BENCH_MEMCACHED (host:port), which bench/callgrind.sh
+// starts: valgrind's callgrind can abort when a child process exits under it.
 func startMemcached() func() {
+	if addr := os.Getenv("CLOAKROOM_BENCH_MEMCACHED"); addr != "" {
+		sharedMemcached = addr
+		return func() {}
+	}
 	bin, err := exec.LookPath("memcached")
 	if err != nil {
 		return func() {}
@@ -487,6 +660,29 @@ func (w *nopWriter) reset() {
 // (The parallel benchmarks make 10,000 of them.)
 func session(tb testing.TB, h http.Handler) string { return sessionN(tb, h, 3) }
 
+// realisticSession signs a new client in (user name and a 20-item cart) and
+// returns its cookie.
+func realisticSession(tb testing.TB, h http.Handler) string {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", login, nil))
+	if rec.Code != 200 {
+		tb.Fatalf("signing in: %d %s", rec.Code, rec.Body)
+	}
+	for _, c := range rec.Result().Cookies() {
+		return c.Name + "=" + c.Value
+	}
+	tb.Fatal("signing in set no cookie")
+	return ""
+}
+
+// cookieFor primes the session a workload needs and returns its cookie.
+func cookieFor(tb testing.TB, h http.Handler, wl workload) string {
+	if wl.realistic {
+		return realisticSession(tb, h)
+	}
+	return session(tb, h)
+}
+
 // sessionN makes a client with a cart of n items.
 func sessionN(tb testing.TB, h http.Handler, n int) string {
 	cookie := ""
@@ -521,17 +717,22 @@ func request(path, cookie string) *http.Request {
 
 // check runs a workload once and verifies it did its job, so a broken
 // contender cannot look fast.
-func check(tb testing.TB, h http.Handler, path, cookie string) {
+func check(tb testing.TB, h http.Handler, wl workload, cookie string) {
 	w := &nopWriter{h: http.Header{}}
-	h.ServeHTTP(w, request(path, cookie))
+	h.ServeHTTP(w, request(wl.path, cookie))
 	if w.status != 200 {
-		tb.Fatalf("%s: status %d %s", path, w.status, w.body)
+		tb.Fatalf("%s: status %d %s", wl.name, w.status, w.body)
 	}
-	switch path {
+	switch wl.path {
 	case read:
-		if n, err := strconv.Atoi(string(w.body)); err != nil || n != 3 {
-			tb.Fatalf("read: the cart holds %q, want 3", w.body)
+		want := readBody(make([]int, 3), "")
+		if wl.realistic {
+			want = readBody(realisticCart(), realisticUser)
 		}
+		if string(w.body) != want {
+			tb.Fatalf("%s: got %q, want %q", wl.name, w.body, want)
+		}
+
 	case visitor:
 		if !strings.Contains(strings.Join(w.h.Values("Set-Cookie"), ";"), "sessionid=") {
 			tb.Fatalf("new visitor: no session cookie (%q)", w.h.Values("Set-Cookie"))

@@ -1,36 +1,177 @@
-"""Turns the outputs of bench/run.sh into bench/RESULTS.md (Markdown on stdout)."""
-import re, sys, statistics, subprocess, platform, datetime, os
+"""Turns the outputs of bench/run.sh (the files in bench/results/) into
+bench/RESULTS.md (Markdown on stdout).
+
+    python3 report.py results > RESULTS.md
+
+Inputs, each optional: callgrind.txt (bench/callgrind.sh), serial.txt and
+untouched.txt (go test -bench BenchmarkSessions), parallel.txt
+(BenchmarkParallel), load.txt (go run ./load), machine.txt (run.sh).
+"""
+import os
+import re
+import statistics
+import sys
+
 out = sys.argv[1]
-def parse(path):
+
+
+def path(name):
+    p = os.path.join(out, name)
+    return p if os.path.exists(p) else None
+
+
+def parse_bench(p):
+    """name -> (ns/op, B/op, allocs/op, {loads/op, saves/op}), medians."""
     rows = {}
-    for line in open(path):
-        m = re.match(r'Benchmark\w+/(\S+?)-\d+\s+\d+\s+(.*)', line)
-        if not m: continue
+    for line in open(p):
+        m = re.match(r'Benchmark\w+/(\S+?)(?:-\d+)?\s+\d+\s+(.*)', line)
+        if not m:
+            continue
         vals = dict((unit, float(v)) for v, unit in re.findall(r'([\d.]+) (\S+)', m.group(2)))
         rows.setdefault(m.group(1), []).append(vals)
-    med = lambda v, k: statistics.median(r[k] for r in v) if k in v[0] else None
-    return {k: (med(v, 'ns/op'), med(v, 'B/op'), med(v, 'allocs/op'), {u: med(v, u) for u in ('loads/op', 'saves/op') if u in v[0]}) for k, v in rows.items()}
-cpu = next((l.split(':',1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor())
-gov = subprocess.run(['go', 'version'], capture_output=True, text=True).stdout.strip()
+
+    def med(v, k):
+        return statistics.median(r[k] for r in v) if k in v[0] else None
+    return {k: (med(v, 'ns/op'), med(v, 'B/op'), med(v, 'allocs/op'),
+                {u: med(v, u) for u in ('loads/op', 'saves/op') if u in v[0]}) for k, v in rows.items()}
+
+
+def parse_callgrind(p):
+    """(metadata dict, [(name, n1, n2, instructions/request)])."""
+    meta, rows = {}, []
+    for line in open(p):
+        line = line.rstrip('\n')
+        if line.startswith('# '):
+            k, _, v = line[2:].partition(': ')
+            meta[k] = v
+        elif line.strip():
+            f = line.split('\t')
+            rows.append((f[0], int(f[1]), int(f[2]), float(f[5])))
+    return meta, rows
+
+
+def split(name):
+    """gin/gin-contrib/sessions/cookie/read -> (gin, gin-contrib/sessions, cookie, read)."""
+    parts = name.split('/')
+    return parts[0], '/'.join(parts[1:-2]), parts[-2], parts[-1]
+
+
+# Store kinds a peer is compared within: the three SQLite stores are one kind.
+KIND = {'gorm': 'SQL (SQLite)', 'sqlite': 'SQL (SQLite)'}
+
+
+def kind(k):
+    return KIND.get(k, k)
+
+
+def is_peer(lib):
+    return lib not in ('raw', 'cloakroom')
+
+
+def best_peers(values):
+    """For each (framework, workload, store kind), the cheapest peer: name -> (peer name, value)."""
+    best = {}
+    for name, v in values.items():
+        fw, lib, k, wl = split(name)
+        if not is_peer(lib) or v is None:
+            continue
+        key = (fw, wl, kind(k))
+        if key not in best or v < best[key][1]:
+            best[key] = (name, v)
+    return best
+
+
+def ratio(a, b):
+    return f'{a / b:.2f}' if a is not None and b else ''
+
+
+def fmt(x, spec='g'):
+    return '' if x is None else format(x, spec)
+
+
+def short(name):
+    fw, lib, k, _ = split(name)
+    return f'{lib}/{k}'
+
+
+machine = open(path('machine.txt')).read().strip() if path('machine.txt') else ''
+serial = parse_bench(path('serial.txt')) if path('serial.txt') else {}
+if path('untouched.txt'):
+    serial.update(parse_bench(path('untouched.txt')))  # the same keys, timed with more iterations
+
 print('# Benchmark results\n')
-print(f'Measured {datetime.date.today()} on {cpu}, {os.cpu_count()} cores, {gov}, by `bash bench/run.sh`.')
-print('Medians of several runs (the untouched workload: 5 runs of 100,000 requests, the others: 3 of 2,000); each request is served in-process through the router with a fresh request copy (the raw handlers get the same cookie and copy), so the ratio to the raw handler of the same framework is the cost of the session layer. The machine was not otherwise idle: compare within a table, not across runs.\n')
-for title, path in (('Serial', 'serial.txt'), ('Parallel, 10,000 clients', 'parallel.txt')):
-    rows = parse(os.path.join(out, path))
-    untouched = os.path.join(out, 'untouched.txt')
-    if path == 'serial.txt' and os.path.exists(untouched):
-        rows.update(parse(untouched))  # the same keys, timed with more iterations
-    raw = {fw: rows.get(f'{fw}/raw/-/untouched') for fw in ('gin', 'echo')}
-    print(f'## {title}\n')
-    print('| framework / library / store | workload | ns/op | × raw | B/op | allocs/op | store loads/op | store saves/op |')
-    print('|---|---|---|---|---|---|---|---|')
-    for name, (ns, b, a, extra) in rows.items():
-        fw = name.split('/')[0]
-        lib, wl = name.rsplit('/', 1)
+print('Written by `bash bench/run.sh` (bench/report.py, from the raw outputs in bench/results/). '
+      'Every request is served in-process through the router with a fresh request copy; the raw handlers '
+      'get the same kind of request and cookie, so the ratio to the raw handler of the same framework is '
+      'the cost of the session layer. See bench/README.md for what each workload does and how to read this.\n')
+if machine:
+    print(machine + '\n')
+
+print('Sessions: *tiny* is a cart of three small ints (`{"cart":[0,1,2]}`, 14 bytes of JSON in cloakroom); '
+      '*realistic* is a signed-in user name and a 20-item cart (141 bytes of JSON, compressed by a cookie '
+      'store). The `-realistic` workloads use the realistic session; `write-realistic` moves the first cart '
+      'item to the end (the session changes, its size does not).\n')
+
+if path('callgrind.txt'):
+    meta, crows = parse_callgrind(path('callgrind.txt'))
+    instr = {n: v for n, _, _, v in crows}
+    raw = {fw: instr.get(f'{fw}/raw/-/untouched') for fw in ('gin', 'echo')}
+    best = best_peers(instr)
+    print('## Instructions per request (callgrind)\n')
+    print(f'Measured {meta.get("date", "?")} at commit {meta.get("commit", "?")}, {meta.get("go", "")}, '
+          f'{meta.get("valgrind", "")}, {meta.get("cpu", "")}; the run took {meta.get("seconds", "?")} s.\n')
+    print('Method: each benchmark runs twice under callgrind, with N1 and N2 requests '
+          '(`-test.benchtime N1x`, then `N2x`); instructions per request = (I(N2) − I(N1)) / (N2 − N1), '
+          'which cancels process start-up, store creation and the priming requests, identical in both runs. '
+          'Instructions are counted in the benchmark process only (not in memcached, not in the kernel), with '
+          '`GOGC=off` (allocation is counted, garbage collection is not) and `GODEBUG=asyncpreemptoff=1`. '
+          'Command per run:\n')
+    print('    ' + meta.get('command', '') + '\n')
+    print('Instruction counts barely move with machine load, unlike the wall times beside them (from the '
+          'serial table below, medians). **× raw**: over the raw handler of the same framework in the same run. '
+          '**× best peer**: over the cheapest other library on the same framework, workload and store kind '
+          '(below 1: cloakroom executes fewer instructions).\n')
+    print('| framework / library / store | workload | N1 / N2 | instructions/request | × raw | best peer | × best peer | ns/op | ns × raw | B/op | allocs/op |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|')
+    wraw = {fw: serial.get(f'{fw}/raw/-/untouched') for fw in ('gin', 'echo')}
+    for name, n1, n2, v in crows:
+        fw, lib, k, wl = split(name)
         r = raw.get(fw)
-        ratio = f'{ns / r[0]:.2f}' if r else ''
-        fmt = lambda x: '' if x is None else f'{x:g}'
-        print(f'| {lib} | {wl} | {ns:.0f} | {ratio} | {b:.0f} | {a:.0f} | {fmt(extra.get("loads/op"))} | {fmt(extra.get("saves/op"))} |')
+        bp = best.get((fw, wl, kind(k)))
+        peer, xpeer = '', ''
+        if bp and not is_peer(lib) and lib != 'raw':
+            peer, xpeer = f'{short(bp[0])} ({bp[1]:,.0f})', ratio(v, bp[1])
+        s = serial.get(name)
+        ns, b, a = (s[0], s[1], s[2]) if s else (None, None, None)
+        wr = wraw.get(fw)
+        print(f'| {fw}/{lib}/{k} | {wl} | {n1:,} / {n2:,} | {v:,.0f} | {ratio(v, r)} | {peer} | {xpeer} | '
+              f'{fmt(ns, ".0f")} | {ratio(ns, wr[0] if wr else None)} | {fmt(b, ".0f")} | {fmt(a, ".0f")} |')
     print()
-print('## Load test (the example app over loopback)\n')
-print(open(os.path.join(out, 'load.txt')).read())
+
+for title, name in (('Wall time, serial', 'serial.txt'), ('Wall time, parallel, 10,000 clients', 'parallel.txt')):
+    if not path(name):
+        continue
+    rows = serial if name == 'serial.txt' else parse_bench(path(name))
+    raw = {fw: rows.get(f'{fw}/raw/-/untouched') for fw in ('gin', 'echo')}
+    best = best_peers({n: r[0] for n, r in rows.items()})
+    print(f'## {title}\n')
+    if name == 'serial.txt':
+        print('Medians of several runs (the untouched workloads: 5 runs of 100,000 requests, the others: 3 of '
+              '2,000). The machine was not otherwise idle: compare within a table, not across runs; the raw handlers '
+              'run first in their process and can come out slower than the session layers after them, so the '
+              'instruction counts above are the reference for × raw. '
+              '× best peer as above, by ns/op.\n')
+    print('| framework / library / store | workload | ns/op | × raw | × best peer | B/op | allocs/op | store loads/op | store saves/op |')
+    print('|---|---|---|---|---|---|---|---|---|')
+    for n, (ns, b, a, extra) in rows.items():
+        fw, lib, k, wl = split(n)
+        r = raw.get(fw)
+        bp = best.get((fw, wl, kind(k)))
+        xpeer = ratio(ns, bp[1]) if bp and lib == 'cloakroom' else ''
+        print(f'| {fw}/{lib}/{k} | {wl} | {ns:.0f} | {ratio(ns, r[0] if r else None)} | {xpeer} | {b:.0f} | {a:.0f} | '
+              f'{fmt(extra.get("loads/op"))} | {fmt(extra.get("saves/op"))} |')
+    print()
+
+if path('load.txt'):
+    print('## Load test (the example app over loopback)\n')
+    print(open(path('load.txt')).read())
