@@ -151,10 +151,7 @@ func (c *cookieScanner) mayHaveMore() bool {
 func cookieSafe(v string) bool {
 	i := 0
 	for ; i+8 <= len(v); i += 8 {
-		w := v[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		if !cookieWord(x) {
+		if !cookieWord(le64(v[i : i+8])) {
 			return false
 		}
 	}

@@ -53,10 +53,7 @@ func ValidKey(key string) bool {
 	}
 	i := 0
 	for ; i+8 <= len(key); i += 8 {
-		w := key[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		if !keyWord(x) {
+		if !keyWord(le64(key[i : i+8])) {
 			return false
 		}
 	}
@@ -67,6 +64,14 @@ func ValidKey(key string) bool {
 		}
 	}
 	return true
+}
+
+// le64 reads the first eight bytes of s as a little-endian word (one load
+// once compiled).
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // keyWord reports whether each of the eight bytes in x is in [a-z0-9],
