@@ -130,31 +130,36 @@ func (s *Session) lock() {
 // more than reading one cookie. s.mu must be held.
 func (s *Session) scanCookieLocked() {
 	s.scanned = true
-	if s.req == nil {
-		return
+	if s.req != nil {
+		s.key, s.hadCookie = s.m.findCookie(s.req.Header["Cookie"], false)
 	}
-	m := s.m
-	lines := s.req.Header["Cookie"]
+}
+
+// findCookie returns the first non-empty value of the session cookie in the
+// Cookie header lines that is acceptable, or only plausible when
+// lengthOnly ("" when none is), and whether the cookie occurs at all.
+func (m *Manager) findCookie(lines []string, lengthOnly bool) (value string, present bool) {
+	want := func(v string) bool {
+		if lengthOnly {
+			return m.plausible(v)
+		}
+		return m.acceptable(v)
+	}
 	if v, present, ok := firstCookie(lines, m.cfg.CookieName); ok {
-		if !present {
-			return
+		if !present || (v != "" && want(v)) {
+			return v, present
 		}
-		if v != "" && m.acceptable(v) {
-			s.hadCookie, s.key = true, v
-			return
-		}
-		// Not acceptable: a later value may be.
+		// Not wanted: a later value may be.
 	}
 	c := cookieScanner{name: m.cfg.CookieName, lines: lines}
 	for {
 		v, ok := c.next()
 		if !ok {
-			return
+			return "", present
 		}
-		s.hadCookie = true
-		if v != "" && m.acceptable(v) {
-			s.key = v
-			return
+		present = true
+		if v != "" && want(v) {
+			return v, true
 		}
 	}
 }
@@ -179,22 +184,8 @@ func (m *Manager) unusableCookie(r *http.Request) bool {
 	if r == nil {
 		return false
 	}
-	lines := r.Header["Cookie"]
-	if v, present, ok := firstCookie(lines, m.cfg.CookieName); ok && (!present || m.plausible(v)) {
-		return false
-	}
-	c := cookieScanner{name: m.cfg.CookieName, lines: lines}
-	present := false
-	for {
-		v, ok := c.next()
-		if !ok {
-			return present
-		}
-		if m.plausible(v) {
-			return false
-		}
-		present = true
-	}
+	v, present := m.findCookie(r.Header["Cookie"], true)
+	return present && v == ""
 }
 
 // plausible reports whether v has the length of a value the store could
@@ -203,7 +194,7 @@ func (m *Manager) plausible(v string) bool {
 	if m.store != nil {
 		return len(v) >= MinKeyLength && len(v) <= MaxKeyLength
 	}
-	return v != "" && len(v) <= maxCookieBytes
+	return len(v) <= maxCookieBytes
 }
 
 // DefaultErrorHandler answers 400 Bad Request when the session was deleted

@@ -81,9 +81,9 @@ func (c *change) apply(values map[string]json.RawMessage) error {
 
 // record keeps a change for replay on a version conflict, in the atomic
 // mode only.
-func (s *Session) record(kind changeKind, key string, raw json.RawMessage) {
+func (s *Session) record(c change) {
 	if s.m.versioned != nil {
-		s.ops = append(s.ops, change{kind: kind, key: key, raw: raw})
+		s.ops = append(s.ops, c)
 	}
 }
 
@@ -133,9 +133,7 @@ func Modify[T any](s *Session, key string, fn func(v T, present bool) (T, error)
 	}
 	s.setValueLocked(key, enc)
 	s.modified = true
-	if s.m.versioned != nil {
-		s.ops = append(s.ops, change{kind: changeModify, key: key, fn: next})
-	}
+	s.record(change{kind: changeModify, key: key, fn: next})
 	return nil
 }
 

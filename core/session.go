@@ -302,7 +302,7 @@ func (s *Session) putLocked(key string, raw json.RawMessage) error {
 	}
 	s.setValueLocked(key, raw)
 	s.modified = true
-	s.record(changeSet, key, raw)
+	s.record(change{kind: changeSet, key: key, raw: raw})
 	return nil
 }
 
@@ -317,7 +317,7 @@ func (s *Session) deleteLocked(key string) bool {
 	}
 	delete(s.values, key)
 	s.modified = true
-	s.record(changeDelete, key, nil)
+	s.record(change{kind: changeDelete, key: key})
 	return true
 }
 
@@ -352,7 +352,7 @@ func (s *Session) SetDefault(key string, v any) (bool, error) {
 	}
 	s.setValueLocked(key, raw)
 	s.modified = true
-	s.record(changeSetDefault, key, raw)
+	s.record(change{kind: changeSetDefault, key: key, raw: raw})
 	return true, nil
 }
 
@@ -388,7 +388,7 @@ func (s *Session) Update(values map[string]any) error {
 	for k, raw := range raws {
 		s.setValueLocked(k, raw)
 		s.modified = true
-		s.record(changeSet, k, raw)
+		s.record(change{kind: changeSet, key: k, raw: raw})
 	}
 	return nil
 }
@@ -490,7 +490,7 @@ func (s *Session) clearLocked() {
 	s.values = make(map[string]json.RawMessage)
 	s.size, s.sized = 0, true
 	s.modified = true
-	s.record(changeClear, "", nil)
+	s.record(change{kind: changeClear})
 }
 
 // IsEmpty reports whether the session has neither a key nor values
