@@ -3,7 +3,6 @@ package djangocodec
 import (
 	"bytes"
 	"compress/zlib"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -132,7 +131,7 @@ func (f *CacheFormat) DecodeValue(value []byte, flags uint32) ([]byte, time.Time
 	if f.codec != nil {
 		return []byte(f.codec.s.dumps(js, true)), expiry, nil
 	}
-	js, err = rewriteJSON(js, func(raw json.RawMessage) (json.RawMessage, error) { return f.forms.fromDjango(raw), nil })
+	js, err = rewriteJSON(js, f.forms.fromDjango)
 	return js, expiry, err
 }
 
@@ -141,13 +140,8 @@ func (f *CacheFormat) absoluteExpiry(js []byte) (time.Time, bool) {
 	if !bytes.Contains(js, []byte(core.ExpiryKey)) {
 		return time.Time{}, false
 	}
-	var probe struct {
-		Expiry json.RawMessage `json:"_session_expiry"`
-	}
-	if json.Unmarshal(js, &probe) != nil {
-		return time.Time{}, false
-	}
-	return f.forms.absolute(probe.Expiry)
+	raw, _ := sessionExpiry(js)
+	return f.forms.absolute(raw)
 }
 
 // inflate undoes the clients' zlib compression, up to maxCacheValue bytes.

@@ -49,10 +49,7 @@ func (c *CookieStore) Seal(_ context.Context, data []byte, expiry time.Time) (st
 	}
 	now := c.s.now()
 	if d := expiry.Sub(now.Add(c.maxAge)); (d > time.Second || d < -time.Second) && len(data) >= 2 && data[0] == '{' {
-		var probe struct {
-			Expiry json.RawMessage `json:"_session_expiry"`
-		}
-		if json.Unmarshal(data, &probe) == nil && probe.Expiry == nil {
+		if raw, ok := sessionExpiry(data); ok && raw == nil {
 			field := `"_session_expiry":` + string(c.expiryField(expiry, now))
 			if string(data) != "{}" {
 				field += ","
@@ -87,24 +84,22 @@ func (c *CookieStore) Open(_ context.Context, value string) ([]byte, time.Time, 
 		return nil, time.Time{}, err
 	}
 	expiry := signedAt.Add(c.maxAge)
-	var probe struct {
-		Expiry json.RawMessage `json:"_session_expiry"`
-	}
-	if json.Unmarshal(data, &probe) != nil {
+	raw, ok := sessionExpiry(data)
+	if !ok {
 		return nil, time.Time{}, fmt.Errorf("djangocodec: %w: cookie is not a JSON object", core.ErrTampered)
 	}
-	if len(probe.Expiry) > 0 {
+	if len(raw) > 0 {
 		var secs int64
-		if t, ok := c.s.forms.absolute(probe.Expiry); ok {
+		if t, ok := c.s.forms.absolute(raw); ok {
 			expiry = t
-		} else if json.Unmarshal(probe.Expiry, &secs) == nil && secs > 0 {
+		} else if json.Unmarshal(raw, &secs) == nil && secs > 0 {
 			expiry = signedAt.Add(time.Duration(secs) * time.Second)
 		}
 	}
 	if !expiry.After(c.s.now()) {
 		return nil, time.Time{}, fmt.Errorf("djangocodec: session expired at %v: %w", expiry, core.ErrNotFound)
 	}
-	data, err = rewriteJSON(data, func(raw json.RawMessage) (json.RawMessage, error) { return c.s.forms.fromDjango(raw), nil })
+	data, err = rewriteJSON(data, c.s.forms.fromDjango)
 	if err != nil {
 		return nil, time.Time{}, err
 	}

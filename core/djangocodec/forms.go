@@ -135,20 +135,33 @@ func (f *forms) toDjango(raw json.RawMessage) (json.RawMessage, error) {
 }
 
 // fromDjango returns the expiry value raw (any form a Django version
-// writes to JSON) in core's form: naive times become aware ones.
-func (f *forms) fromDjango(raw json.RawMessage) json.RawMessage {
+// writes to JSON) in core's form: naive times become aware ones. It never
+// fails; the error is for rewriteJSON.
+func (f *forms) fromDjango(raw json.RawMessage) (json.RawMessage, error) {
 	t, ok := f.absolute(raw)
 	if !ok {
-		return raw
+		return raw, nil
 	}
-	return strconv.AppendQuote(nil, pyISO(t.UTC(), false))
+	return strconv.AppendQuote(nil, pyISO(t.UTC(), false)), nil
 }
 
 // decodeValues applies fromDjango to the expiry of values, in place.
 func (f *forms) decodeValues(values map[string]json.RawMessage) {
 	if raw, ok := values[core.ExpiryKey]; ok {
-		values[core.ExpiryKey] = f.fromDjango(raw)
+		values[core.ExpiryKey], _ = f.fromDjango(raw)
 	}
+}
+
+// sessionExpiry returns the _session_expiry value of the JSON session data
+// (nil when it has none), and whether data is a JSON object.
+func sessionExpiry(data []byte) (json.RawMessage, bool) {
+	var probe struct {
+		Expiry json.RawMessage `json:"_session_expiry"`
+	}
+	if json.Unmarshal(data, &probe) != nil {
+		return nil, false
+	}
+	return probe.Expiry, true
 }
 
 // rewriteJSON applies conv to the expiry of the JSON object data, and
@@ -157,12 +170,8 @@ func rewriteJSON(data []byte, conv func(json.RawMessage) (json.RawMessage, error
 	if !bytes.Contains(data, []byte(core.ExpiryKey)) {
 		return data, nil
 	}
-	var values map[string]json.RawMessage
-	if err := json.Unmarshal(data, &values); err != nil {
-		return nil, fmt.Errorf("djangocodec: session data is not a JSON object: %w", core.ErrTampered)
-	}
-	raw, ok := values[core.ExpiryKey]
-	if !ok {
+	raw, _ := sessionExpiry(data)
+	if raw == nil {
 		return data, nil
 	}
 	out, err := conv(raw)
@@ -171,6 +180,10 @@ func rewriteJSON(data []byte, conv func(json.RawMessage) (json.RawMessage, error
 	}
 	if string(out) == string(raw) {
 		return data, nil
+	}
+	var values map[string]json.RawMessage
+	if err := json.Unmarshal(data, &values); err != nil {
+		return nil, fmt.Errorf("djangocodec: session data is not a JSON object: %w", core.ErrTampered)
 	}
 	values[core.ExpiryKey] = out
 	return core.JSONCodec{}.Encode(values)
