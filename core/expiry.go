@@ -12,9 +12,18 @@ import (
 // absolute time.
 const ExpiryKey = "_session_expiry"
 
-// isoLayout writes times as Python's datetime.isoformat does for aware
-// times (microseconds, "+00:00"), so Django can read them.
+// isoLayout reads the times written by isoFormat, and any fraction.
 const isoLayout = "2006-01-02T15:04:05.999999-07:00"
+
+// isoFormat writes t as Python's datetime.isoformat does for aware times:
+// six fraction digits or none (Python before 3.11 reads no other width),
+// and the offset as "+00:00", so Django can read it.
+func isoFormat(t time.Time) string {
+	if t.Nanosecond()/1000 == 0 {
+		return t.Format("2006-01-02T15:04:05-07:00")
+	}
+	return t.Format("2006-01-02T15:04:05.000000-07:00")
+}
 
 // expiry is a decoded _session_expiry value.
 type expiry struct {
@@ -166,7 +175,7 @@ func (s *Session) setExpiry(op string, d time.Duration) error {
 // the codec or cookie store when it is an [ExpiryChecker] that cannot store
 // an absolute expiry.
 func (s *Session) SetExpiryAt(t time.Time) error {
-	return s.setExpiryRaw("SetExpiryAt", json.RawMessage(`"`+t.Format(isoLayout)+`"`))
+	return s.setExpiryRaw("SetExpiryAt", json.RawMessage(`"`+isoFormat(t)+`"`))
 }
 
 // SetExpireAtBrowserClose makes the session's cookie a browser-session

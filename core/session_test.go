@@ -215,3 +215,28 @@ func TestSaveEarly(t *testing.T) {
 		t.Errorf("%d records after an early Save and the commit, want 1", n)
 	}
 }
+
+// TestSetExpiryAtWritesPythonISO: the absolute expiry is stored as
+// Python's isoformat writes it, six fraction digits or none, which every
+// Python (before 3.11 too) reads with datetime.fromisoformat.
+func TestSetExpiryAtWritesPythonISO(t *testing.T) {
+	m := newManager(t, nil)
+	for at, want := range map[time.Time]string{
+		time.Date(2030, 1, 2, 3, 4, 5, 500000000, time.UTC):                 "2030-01-02T03:04:05.500000+00:00",
+		time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC):                         "2030-01-02T03:04:05+00:00",
+		time.Date(2030, 1, 2, 3, 4, 5, 999, time.UTC):                       "2030-01-02T03:04:05+00:00",
+		time.Date(2030, 1, 2, 3, 4, 5, 123456789, time.FixedZone("", 3600)): "2030-01-02T03:04:05.123456+01:00",
+	} {
+		s := m.Start(httptest.NewRequest("GET", "/", nil))
+		if err := s.SetExpiryAt(at); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if _, err := s.Get(core.ExpiryKey, &got); err != nil || got != want {
+			t.Errorf("SetExpiryAt(%v) stored %q, %v; want %q", at, got, err, want)
+		}
+		if d := s.ExpiryDate().Sub(at.Truncate(time.Microsecond)); d != 0 {
+			t.Errorf("SetExpiryAt(%v): ExpiryDate off by %v", at, d)
+		}
+	}
+}
