@@ -2,13 +2,17 @@ package memcachestore_test
 
 import (
 	"errors"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/core/cachedstore"
 	"github.com/cloakroom/cloakroom/core/djangocodec"
+	"github.com/cloakroom/cloakroom/core/memstore"
 	"github.com/cloakroom/cloakroom/core/storetest"
 	"github.com/cloakroom/cloakroom/internal/memcachedtest"
 	"github.com/cloakroom/cloakroom/memcachestore"
@@ -75,5 +79,52 @@ func TestDjangoFormatItems(t *testing.T) {
 		if _, err := st.Load(ctx(t), key); !errors.Is(err, core.ErrTampered) {
 			t.Errorf("%s: Load = %v, want ErrTampered", name, err)
 		}
+	}
+}
+
+// TestConformanceDjangoCachedDB: Django's cached_db arrangement (a
+// database behind memcached entries in Django's format, unstamped) keeps
+// the store contract, the capability cases included.
+func TestConformanceDjangoCachedDB(t *testing.T) {
+	srv := memcachedtest.Start(t)
+	storetest.Run(t, func(t *testing.T) core.Store {
+		st, err := cachedstore.New(djangoStore(t, srv.Addr()), memstore.New(0), cachedstore.WithUnstampedEntries())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}, storetest.Options{ExpiryNotLoaded: true})
+}
+
+// TestDjangoCachedDBFrozenCache: with the real memcached frozen, a write
+// and a log-out through the unstamped cached store are errors (the cache
+// keeps the old entry, so a success would be a lie); once it answers, the
+// log-out goes through and the session is gone.
+func TestDjangoCachedDBFrozenCache(t *testing.T) {
+	srv := memcachedtest.Start(t)
+	st, err := cachedstore.New(djangoStore(t, srv.Addr()), memstore.New(0), cachedstore.WithUnstampedEntries(),
+		cachedstore.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := mustKey(t)
+	exp := time.Now().Add(time.Hour)
+	if err := st.Save(ctx(t), core.Record{Key: key, Data: []byte(`{"_auth_user_id":"7"}`), Expiry: exp}, core.Create); err != nil {
+		t.Fatal(err)
+	}
+	srv.Pause()
+	err = st.Save(ctx(t), core.Record{Key: key, Data: []byte(`{"_auth_user_id":"8"}`), Expiry: exp}, core.Update)
+	if err == nil {
+		t.Error("a write the frozen cache missed reported success")
+	}
+	if err := st.Delete(ctx(t), key); err == nil {
+		t.Error("a log-out the frozen cache missed reported success")
+	}
+	srv.Resume()
+	if err := st.Delete(ctx(t), key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Load(ctx(t), key); !errors.Is(err, core.ErrNotFound) {
+		t.Fatalf("the logged-out session still loads: %v", err)
 	}
 }
