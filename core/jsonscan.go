@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -19,7 +20,9 @@ func decodeObject(data []byte) (map[string]json.RawMessage, error) {
 		return nil, d.fail("not an object")
 	}
 	buf := append([]byte(nil), data...)
-	values := make(map[string]json.RawMessage, countMembers(data))
+	// The colons bound the member count (SIMD-counted, far cheaper than
+	// growing the map).
+	values := make(map[string]json.RawMessage, bytes.Count(data, []byte{':'}))
 	d.space()
 	if d.byte('}') {
 		return values, d.end()
@@ -56,17 +59,6 @@ func decodeObject(data []byte) (map[string]json.RawMessage, error) {
 		}
 		return nil, d.fail("want ',' or '}' after an object member")
 	}
-}
-
-// countMembers guesses the member count from the colons, to size the map.
-func countMembers(data []byte) int {
-	n := 0
-	for _, c := range data {
-		if c == ':' {
-			n++
-		}
-	}
-	return n
 }
 
 // maxDepth is encoding/json's nesting limit.
