@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/internal/testenv"
 )
 
 // TestSQLiteParallelRequests: 8 goroutines x 200 requests (create, load,
@@ -183,24 +184,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// syncBuffer is a log destination safe for the cleaner goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestBackgroundCleaner(t *testing.T) {
 	db := openSQLiteFile(t)
 	table := tableName(t, db)
@@ -209,7 +192,7 @@ func TestBackgroundCleaner(t *testing.T) {
 	filler := newStore(t, db, gormstore.WithTableName(table))
 	fill(t, filler, 30, time.Now().Add(-time.Minute))
 	fill(t, filler, 3, time.Now().Add(time.Hour))
-	var logs syncBuffer
+	var logs testenv.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := gormstore.New(context.Background(), db, gormstore.WithTableName(table),
 		gormstore.WithCleanup(10*time.Millisecond), gormstore.WithLogger(log))

@@ -1,7 +1,6 @@
 package djangotest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,24 +44,6 @@ func requirePython(t *testing.T, module, pkg string) {
 	if exec.Command("/usr/bin/python3", "-c", "import "+module).Run() != nil {
 		testenv.Missing(t, "%s does not import under /usr/bin/python3; apt-get install %s (scripts/install-deps.sh)", module, pkg)
 	}
-}
-
-// syncBuffer collects a process's output, written from exec's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // manage runs manage.py with env to completion.
@@ -105,7 +85,7 @@ func startDjango(t *testing.T, env []string) string {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ { // another process may take the port first
 		port := strconv.Itoa(freePort(t))
-		out := new(syncBuffer)
+		out := new(testenv.Buffer)
 		c := exec.Command("/usr/bin/python3", "manage.py", "runserver", "--noreload", "--nothreading", "127.0.0.1:"+port)
 		c.Dir, c.Env, c.Stdout, c.Stderr = appDir, env, out, out
 		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -29,6 +29,7 @@ import (
 	"github.com/cloakroom/cloakroom/core/djangocodec"
 	"github.com/cloakroom/cloakroom/gormstore"
 	"github.com/cloakroom/cloakroom/internal/memcachedtest"
+	"github.com/cloakroom/cloakroom/internal/testenv"
 	"github.com/cloakroom/cloakroom/memcachestore"
 )
 
@@ -210,7 +211,7 @@ func setUp(t *testing.T, spec backendSpec) *rig {
 		t.Fatalf("reading auth_user.password: %v", err)
 	}
 
-	logs := new(syncBuffer)
+	logs := new(testenv.Buffer)
 	cfg := core.DefaultConfig()
 	cfg.CookieAge = cookieAge
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))

@@ -39,26 +39,7 @@ type Server struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
-	out  *lockedBuffer
-}
-
-// lockedBuffer collects the process output; exec writes it from its own
-// goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	out  *testenv.Buffer
 }
 
 // Binary returns the path of the memcached binary the tests will use, or
@@ -237,7 +218,7 @@ func (s *Server) start() error {
 		args = append(args, "-u", "root") // memcached refuses to run as root without -u
 	}
 	cmd := exec.Command(s.bin, args...)
-	out := &lockedBuffer{}
+	out := &testenv.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", s.bin, err)
