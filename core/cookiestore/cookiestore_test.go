@@ -31,7 +31,7 @@ func must(t testing.TB, opts ...cookiestore.Option) *cookiestore.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.RunCookieStore(t, func(t *testing.T) core.CookieStore { return must(t) }, 0)
+	storetest.RunCookieStore(t, func(t *testing.T) core.CookieStore { return must(t) }, storetest.CookieOptions{})
 }
 
 func TestRotation(t *testing.T) {

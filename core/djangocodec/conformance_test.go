@@ -20,7 +20,7 @@ func TestCookieStoreConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		return st
-	}, 0)
+	}, storetest.CookieOptions{})
 }
 
 func FuzzDecode(f *testing.F) {

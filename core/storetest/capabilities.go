@@ -2,26 +2,40 @@ package storetest
 
 import (
 	"errors"
-	"testing"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
 )
 
+// requireCapability skips the check unless st supports c (see
+// [core.Supports]). A store that has c's methods without supporting c (an
+// option switched off, a wrapper over a store without c) must say so rather
+// than half work: probe calls the method named method, which must return
+// ErrUnsupported. has says whether st implements c's interface at all;
+// probe is called only if it does.
+func requireCapability(t ruled, st core.Store, c core.Capability, has bool, method string, probe func() error) {
+	t.Helper()
+	if core.Supports(st, c) {
+		return
+	}
+	if has {
+		if err := probe(); !errors.Is(err, core.ErrUnsupported) {
+			t.Errorf("%s with %v unsupported = %v, want ErrUnsupported", method, c, err)
+		}
+	}
+	t.Skipf("store does not support core.%v", c)
+}
+
 // userIndex checks core.UserIndex when the store supports it: linked
 // sessions are deleted together, unlinked and other users' sessions stay,
 // and a deleted session does not load (from a cache either).
-func (s suite) userIndex(t *testing.T) {
-	st := s.newStore(t)
-	if !core.Supports(st, core.CapUserIndex) {
-		if idx, ok := st.(core.UserIndex); ok {
-			if _, err := idx.DeleteUserSessions(ctx(t), "nobody"); !errors.Is(err, core.ErrUnsupported) {
-				t.Errorf("DeleteUserSessions with the user index unsupported = %v, want ErrUnsupported", err)
-			}
-		}
-		t.Skip("store does not support core.UserIndex")
-	}
-	idx := st.(core.UserIndex)
+func (s suite) userIndex(t ruled) {
+	st := s.newStore(t.T)
+	idx, ok := st.(core.UserIndex)
+	requireCapability(t, st, core.CapUserIndex, ok, "DeleteUserSessions", func() error {
+		_, err := idx.DeleteUserSessions(ctx(t), "nobody")
+		return err
+	})
 	user, other := "u-"+newKey(t)[:12], "o-"+newKey(t)[:12]
 	save := func(owner string) core.Record {
 		t.Helper()
@@ -72,12 +86,11 @@ func (s suite) userIndex(t *testing.T) {
 }
 
 // ping checks core.Pinger when the store supports it.
-func (s suite) ping(t *testing.T) {
-	st := s.newStore(t)
-	if !core.Supports(st, core.CapPing) {
-		t.Skip("store does not support core.Pinger")
-	}
-	if err := st.(core.Pinger).Ping(ctx(t)); err != nil {
+func (s suite) ping(t ruled) {
+	st := s.newStore(t.T)
+	p, ok := st.(core.Pinger)
+	requireCapability(t, st, core.CapPing, ok, "Ping", func() error { return p.Ping(ctx(t)) })
+	if err := p.Ping(ctx(t)); err != nil {
 		t.Fatalf("Ping of a working store: %v", err)
 	}
 }

@@ -1,10 +1,12 @@
 package storetest_test
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/core/cookiestore"
 	"github.com/cloakroom/cloakroom/core/memstore"
 	"github.com/cloakroom/cloakroom/core/storetest"
 )
@@ -20,4 +22,19 @@ func ExampleRun() {
 		}, storetest.Options{ExpiryResolution: time.Second})
 	}
 	_ = testMyStore
+}
+
+// A store that keeps the session in the cookie runs the cookie suite.
+func ExampleRunCookieStore() {
+	// In mycookiestore_test.go:
+	testMyCookieStore := func(t *testing.T) {
+		storetest.RunCookieStore(t, func(t *testing.T) core.CookieStore {
+			st, err := cookiestore.New(bytes.Repeat([]byte("k"), 32))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}, storetest.CookieOptions{})
+	}
+	_ = testMyCookieStore
 }

@@ -45,33 +45,40 @@ type Options struct {
 // should register its own cleanup with t.Cleanup.
 type NewStore func(t *testing.T) core.Store
 
-// Run runs the conformance suite against the stores newStore returns.
+// Run runs the conformance suite against the stores newStore returns: each
+// rule of the contract is a subtest, and its failures end with the rule.
 func Run(t *testing.T, newStore NewStore, opts Options) {
 	t.Helper()
 	if opts.ExpiryResolution == 0 {
 		opts.ExpiryResolution = time.Millisecond
 	}
-	s := suite{newStore: newStore, opts: opts}
-	t.Run("LoadMissing", s.loadMissing)
-	t.Run("CreateLoad", s.createLoad)
-	t.Run("CreateConflict", s.createConflict)
-	t.Run("CreateRace", s.createRace)
-	t.Run("Update", s.update)
-	t.Run("UpdateMissing", s.updateMissing)
-	t.Run("UpdateAfterDelete", s.updateAfterDelete)
-	t.Run("Delete", s.delete)
-	t.Run("Expired", s.expired)
-	t.Run("CreateOverExpired", s.createOverExpired)
-	t.Run("ZeroExpiry", s.zeroExpiry)
-	t.Run("ClearExpired", s.clearExpired)
-	t.Run("InvalidKeys", s.invalidKeys)
-	t.Run("Text", s.text)
-	t.Run("Large", s.large)
-	t.Run("Isolation", s.isolation)
-	t.Run("Concurrent", s.concurrent)
-	t.Run("Versioned", s.versioned)
-	t.Run("UserIndex", s.userIndex)
-	t.Run("Ping", s.ping)
+	runChecks(t, suite{newStore: newStore, opts: opts}.checks())
+}
+
+// checks is the suite's table: one rule of core.Store's contract a row.
+func (s suite) checks() []check {
+	return []check{
+		{"LoadMissing", "Load of a key never saved returns ErrNotFound", s.loadMissing},
+		{"CreateLoad", "Load returns what Create saved, data and expiry, a year-away expiry included", s.createLoad},
+		{"CreateConflict", "Create of a key that exists returns ErrKeyExists and leaves the record as it was", s.createConflict},
+		{"CreateRace", "of concurrent Creates of one key exactly one succeeds; the others return ErrKeyExists", s.createRace},
+		{"Update", "Update replaces the data and expiry, and shorter data leaves no tail of the longer", s.update},
+		{"UpdateMissing", "Update of a key never created returns ErrSessionDeleted and creates nothing", s.updateMissing},
+		{"UpdateAfterDelete", "Update of a deleted record returns ErrSessionDeleted and does not bring it back", s.updateAfterDelete},
+		{"Delete", "Delete removes the named record and no other; Delete of a missing key is not an error", s.delete},
+		{"Expired", "a record past its expiry loads as ErrNotFound; one expiring in two seconds still loads", s.expired},
+		{"CreateOverExpired", "Create over an expired record replaces it or returns ErrKeyExists; the old record never loads", s.createOverExpired},
+		{"ZeroExpiry", "a record expiring at the zero time or before 1678 is refused or expired, never far in the future", s.zeroExpiry},
+		{"ClearExpired", "ClearExpired removes every expired record and no live one, and a second call finds nothing", s.clearExpired},
+		{"InvalidKeys", "Load, Save and Delete of a malformed key (BadKeys) return ErrInvalidKey", s.invalidKeys},
+		{"Text", "data with non-ASCII, quotes, SQL and backslashes round-trips byte for byte", s.text},
+		{"Large", "64 KiB of data round-trips", s.large},
+		{"Isolation", "the store keeps no reference to the caller's bytes, neither those saved nor those loaded", s.isolation},
+		{"Concurrent", "concurrent Creates, Loads, Updates and Deletes all succeed and see their own data (run under -race)", s.concurrent},
+		{"Versioned", "with versioning, SaveVersion succeeds only at the current version, every write changes it and one of racing writers wins; without, it returns ErrUnsupported", s.versioned},
+		{"UserIndex", "with the user index, DeleteUserSessions deletes exactly the user's linked sessions, cached copies included; without, it returns ErrUnsupported", s.userIndex},
+		{"Ping", "Ping of a working store that reports the capability succeeds", s.ping},
+	}
 }
 
 type suite struct {
@@ -81,13 +88,13 @@ type suite struct {
 
 // ctx returns a context for one subtest, bounded so that a hung backend
 // fails the test instead of hanging it.
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c
 }
 
-func newKey(t *testing.T) string {
+func newKey(t testing.TB) string {
 	t.Helper()
 	k, err := core.NewKey()
 	if err != nil {
@@ -98,14 +105,14 @@ func newKey(t *testing.T) string {
 
 func hour() time.Time { return time.Now().Add(time.Hour) }
 
-func mustSave(t *testing.T, st core.Store, rec core.Record, mode core.SaveMode) {
+func mustSave(t testing.TB, st core.Store, rec core.Record, mode core.SaveMode) {
 	t.Helper()
 	if err := st.Save(ctx(t), rec, mode); err != nil {
 		t.Fatalf("Save(%s, %s): %v", rec.Key, mode, err)
 	}
 }
 
-func (s suite) mustLoad(t *testing.T, st core.Store, want core.Record) {
+func (s suite) mustLoad(t testing.TB, st core.Store, want core.Record) {
 	t.Helper()
 	got, err := st.Load(ctx(t), want.Key)
 	if err != nil {
@@ -125,7 +132,7 @@ func (s suite) mustLoad(t *testing.T, st core.Store, want core.Record) {
 	}
 }
 
-func mustNotFound(t *testing.T, st core.Store, key string) {
+func mustNotFound(t testing.TB, st core.Store, key string) {
 	t.Helper()
 	rec, err := st.Load(ctx(t), key)
 	if !errors.Is(err, core.ErrNotFound) {
@@ -133,12 +140,12 @@ func mustNotFound(t *testing.T, st core.Store, key string) {
 	}
 }
 
-func (s suite) loadMissing(t *testing.T) {
-	mustNotFound(t, s.newStore(t), newKey(t))
+func (s suite) loadMissing(t ruled) {
+	mustNotFound(t, s.newStore(t.T), newKey(t))
 }
 
-func (s suite) createLoad(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) createLoad(t ruled) {
+	st := s.newStore(t.T)
 	rec := core.Record{Key: newKey(t), Data: []byte(`{"cart":[1,2,3]}`), Expiry: hour()}
 	mustSave(t, st, rec, core.Create)
 	s.mustLoad(t, st, rec)
@@ -148,8 +155,8 @@ func (s suite) createLoad(t *testing.T) {
 	s.mustLoad(t, st, far)
 }
 
-func (s suite) createConflict(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) createConflict(t ruled) {
+	st := s.newStore(t.T)
 	rec := core.Record{Key: newKey(t), Data: []byte(`{"a":1}`), Expiry: hour()}
 	mustSave(t, st, rec, core.Create)
 	err := st.Save(ctx(t), core.Record{Key: rec.Key, Data: []byte(`{"b":2}`), Expiry: hour()}, core.Create)
@@ -159,8 +166,8 @@ func (s suite) createConflict(t *testing.T) {
 	s.mustLoad(t, st, rec) // the first record is untouched
 }
 
-func (s suite) createRace(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) createRace(t ruled) {
+	st := s.newStore(t.T)
 	key := newKey(t)
 	const n = 8
 	var wins atomic.Int32
@@ -189,8 +196,8 @@ func (s suite) createRace(t *testing.T) {
 	}
 }
 
-func (s suite) update(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) update(t ruled) {
+	st := s.newStore(t.T)
 	rec := core.Record{Key: newKey(t), Data: []byte(`{"n":1}`), Expiry: hour()}
 	mustSave(t, st, rec, core.Create)
 	rec.Data = []byte(`{"n":2,"more":"data"}`)
@@ -202,15 +209,15 @@ func (s suite) update(t *testing.T) {
 	s.mustLoad(t, st, rec)
 }
 
-func (s suite) skipNoDetect(t *testing.T) {
+func (s suite) skipNoDetect(t testing.TB) {
 	if s.opts.NoUpdateDetection {
 		t.Skip("LOUD SKIP: this store cannot detect an update of a deleted record (Options.NoUpdateDetection)")
 	}
 }
 
-func (s suite) updateMissing(t *testing.T) {
+func (s suite) updateMissing(t ruled) {
 	s.skipNoDetect(t)
-	st := s.newStore(t)
+	st := s.newStore(t.T)
 	key := newKey(t)
 	err := st.Save(ctx(t), core.Record{Key: key, Data: []byte(`{}`), Expiry: hour()}, core.Update)
 	if !errors.Is(err, core.ErrSessionDeleted) {
@@ -219,9 +226,9 @@ func (s suite) updateMissing(t *testing.T) {
 	mustNotFound(t, st, key)
 }
 
-func (s suite) updateAfterDelete(t *testing.T) {
+func (s suite) updateAfterDelete(t ruled) {
 	s.skipNoDetect(t)
-	st := s.newStore(t)
+	st := s.newStore(t.T)
 	rec := core.Record{Key: newKey(t), Data: []byte(`{"a":1}`), Expiry: hour()}
 	mustSave(t, st, rec, core.Create)
 	if err := st.Delete(ctx(t), rec.Key); err != nil {
@@ -234,8 +241,8 @@ func (s suite) updateAfterDelete(t *testing.T) {
 	mustNotFound(t, st, rec.Key) // the failed update must not resurrect it
 }
 
-func (s suite) delete(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) delete(t ruled) {
+	st := s.newStore(t.T)
 	a := core.Record{Key: newKey(t), Data: []byte(`{"a":1}`), Expiry: hour()}
 	b := core.Record{Key: newKey(t), Data: []byte(`{"b":1}`), Expiry: hour()}
 	mustSave(t, st, a, core.Create)
@@ -250,8 +257,8 @@ func (s suite) delete(t *testing.T) {
 	}
 }
 
-func (s suite) expired(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) expired(t ruled) {
+	st := s.newStore(t.T)
 	key := newKey(t)
 	mustSave(t, st, core.Record{Key: key, Data: []byte(`{"old":1}`), Expiry: time.Now().Add(-time.Hour)}, core.Create)
 	mustNotFound(t, st, key)
@@ -261,8 +268,8 @@ func (s suite) expired(t *testing.T) {
 	s.mustLoad(t, st, fresh)
 }
 
-func (s suite) createOverExpired(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) createOverExpired(t ruled) {
+	st := s.newStore(t.T)
 	key := newKey(t)
 	mustSave(t, st, core.Record{Key: key, Data: []byte(`{"old":1}`), Expiry: time.Now().Add(-time.Hour)}, core.Create)
 	rec := core.Record{Key: key, Data: []byte(`{"new":1}`), Expiry: hour()}
@@ -279,8 +286,8 @@ func (s suite) createOverExpired(t *testing.T) {
 // before 1678, out of range for Unix nanoseconds) is expired, never mistaken
 // for a far-future one by an overflowing conversion. Refusing to save it is
 // allowed.
-func (s suite) zeroExpiry(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) zeroExpiry(t ruled) {
+	st := s.newStore(t.T)
 	for _, exp := range []time.Time{{}, time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)} {
 		key := newKey(t)
 		if err := st.Save(ctx(t), core.Record{Key: key, Data: []byte(`{"z":1}`), Expiry: exp}, core.Create); err != nil {
@@ -290,12 +297,13 @@ func (s suite) zeroExpiry(t *testing.T) {
 	}
 }
 
-func (s suite) clearExpired(t *testing.T) {
-	st := s.newStore(t)
-	if !core.Supports(st, core.CapClearExpired) {
-		t.Skip("store does not support core.ExpiredClearer")
-	}
-	c := st.(core.ExpiredClearer)
+func (s suite) clearExpired(t ruled) {
+	st := s.newStore(t.T)
+	c, ok := st.(core.ExpiredClearer)
+	requireCapability(t, st, core.CapClearExpired, ok, "ClearExpired", func() error {
+		_, err := c.ClearExpired(ctx(t))
+		return err
+	})
 	var live []core.Record
 	for i := 0; i < 3; i++ {
 		rec := core.Record{Key: newKey(t), Data: []byte(fmt.Sprintf(`{"live":%d}`, i)), Expiry: hour()}
@@ -327,8 +335,8 @@ var BadKeys = []string{
 	"abcdéfghijkl", strings.Repeat("a", 41), strings.Repeat("a", 251),
 }
 
-func (s suite) invalidKeys(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) invalidKeys(t ruled) {
+	st := s.newStore(t.T)
 	for _, key := range BadKeys {
 		if _, err := st.Load(ctx(t), key); !errors.Is(err, core.ErrInvalidKey) {
 			t.Errorf("Load(%q) = %v, want ErrInvalidKey", key, err)
@@ -342,24 +350,24 @@ func (s suite) invalidKeys(t *testing.T) {
 	}
 }
 
-func (s suite) text(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) text(t ruled) {
+	st := s.newStore(t.T)
 	rec := core.Record{Key: newKey(t), Expiry: hour(),
 		Data: []byte(`{"k":"héllo ✓ 'single' \"double\" ; DROP TABLE x; -- \\ \u2028 𝄞","e":""}`)}
 	mustSave(t, st, rec, core.Create)
 	s.mustLoad(t, st, rec)
 }
 
-func (s suite) large(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) large(t ruled) {
+	st := s.newStore(t.T)
 	data := []byte(`{"blob":"` + strings.Repeat("0123456789abcdef", 4096) + `"}`) // 64 KiB
 	rec := core.Record{Key: newKey(t), Data: data, Expiry: hour()}
 	mustSave(t, st, rec, core.Create)
 	s.mustLoad(t, st, rec)
 }
 
-func (s suite) isolation(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) isolation(t ruled) {
+	st := s.newStore(t.T)
 	data := []byte(`{"a":"original"}`)
 	rec := core.Record{Key: newKey(t), Data: data, Expiry: hour()}
 	mustSave(t, st, rec, core.Create)
@@ -376,8 +384,8 @@ func (s suite) isolation(t *testing.T) {
 	s.mustLoad(t, st, want)
 }
 
-func (s suite) concurrent(t *testing.T) {
-	st := s.newStore(t)
+func (s suite) concurrent(t ruled) {
+	st := s.newStore(t.T)
 	const workers, rounds = 8, 25
 	shared := core.Record{Key: newKey(t), Data: []byte(`{"n":0}`), Expiry: hour()}
 	mustSave(t, st, shared, core.Create)

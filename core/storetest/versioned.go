@@ -5,25 +5,19 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
 )
 
 // versioned checks core.VersionedStore when the store implements it.
-func (s suite) versioned(t *testing.T) {
-	st := s.newStore(t)
-	if !core.Supports(st, core.CapVersioning) {
-		if vs, ok := st.(core.VersionedStore); ok {
-			// Switched off: the methods must say so, not half work.
-			if _, _, err := vs.LoadVersion(ctx(t), newKey(t)); !errors.Is(err, core.ErrUnsupported) {
-				t.Errorf("LoadVersion with versioning unsupported = %v, want ErrUnsupported", err)
-			}
-		}
-		t.Skip("store does not support core.VersionedStore")
-	}
-	vs := st.(core.VersionedStore)
+func (s suite) versioned(t ruled) {
+	st := s.newStore(t.T)
+	vs, ok := st.(core.VersionedStore)
+	requireCapability(t, st, core.CapVersioning, ok, "LoadVersion", func() error {
+		_, _, err := vs.LoadVersion(ctx(t), newKey(t))
+		return err
+	})
 	rec := core.Record{Key: newKey(t), Data: []byte(`{"v":1}`), Expiry: hour()}
 	mustSave(t, st, rec, core.Create)
 	_, v1, err := vs.LoadVersion(ctx(t), rec.Key)
