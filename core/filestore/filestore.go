@@ -86,27 +86,38 @@ var (
 	_ core.Pinger         = (*Store)(nil)
 )
 
-// Option configures a [Store].
-type Option func(*Store)
+// options holds the settings the options of [New] set.
+type options struct {
+	prefix       string
+	now          func() time.Time
+	sync         bool
+	tempMaxAge   time.Duration
+	maxFileBytes int64
+}
+
+// Option configures a [Store]; pass options to [New].
+type Option func(*options)
 
 // WithPrefix sets the file name prefix (default [DefaultPrefix]). It must be
 // 1 to 64 characters of [A-Za-z0-9_.-] and must not start with a dot (dot
-// names are the store's own lock and temporary files).
-func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
+// names are the store's own lock and temporary files); [New] refuses any
+// other with [core.ErrInvalidConfig].
+func WithPrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
 
-// WithClock makes the store read the time from now instead of time.Now.
-func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+// WithClock makes the store read the time from now instead of time.Now (the
+// default). now must not be nil.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithSync makes every Save fsync the file and the directory before it
 // returns, so a saved session survives a power loss. It is off by default,
 // as in Django; without it a crash can at worst leave a truncated file, which
 // Load reports as tampered (an empty session), never as wrong data.
-func WithSync(on bool) Option { return func(s *Store) { s.sync = on } }
+func WithSync(on bool) Option { return func(o *options) { o.sync = on } }
 
 // WithTempMaxAge sets how old a leftover temporary file (from a process that
 // crashed mid-save) must be before ClearExpired removes it (default
-// [DefaultTempMaxAge]).
-func WithTempMaxAge(d time.Duration) Option { return func(s *Store) { s.tempMaxAge = d } }
+// [DefaultTempMaxAge]). It must be positive.
+func WithTempMaxAge(d time.Duration) Option { return func(o *options) { o.tempMaxAge = d } }
 
 // WithMaxFileBytes bounds the size of a session file, header included, to n
 // bytes (default [DefaultMaxFileBytes]; zero or less means the default, and
@@ -119,7 +130,30 @@ func WithTempMaxAge(d time.Duration) Option { return func(s *Store) { s.tempMaxA
 // Every store sharing a directory and prefix, including the cloakroom
 // clearsessions command (its -max-file-bytes flag), must use the same bound,
 // or one of them removes the sessions the others saved over its bound.
-func WithMaxFileBytes(n int64) Option { return func(s *Store) { s.maxFileBytes = n } }
+func WithMaxFileBytes(n int64) Option { return func(o *options) { o.maxFileBytes = n } }
+
+// check validates the settings, filling in the defaults that stand for
+// zero values.
+func (o *options) check() error {
+	if !validPrefix(o.prefix) {
+		return fmt.Errorf("filestore: prefix %.80q: want 1 to %d characters of [A-Za-z0-9_.-] not starting with '.': %w",
+			o.prefix, maxPrefix, core.ErrInvalidConfig)
+	}
+	if o.now == nil {
+		return fmt.Errorf("filestore: nil clock: %w", core.ErrInvalidConfig)
+	}
+	if o.tempMaxAge <= 0 {
+		return fmt.Errorf("filestore: temp max age %v: want a positive duration: %w", o.tempMaxAge, core.ErrInvalidConfig)
+	}
+	if o.maxFileBytes <= 0 {
+		o.maxFileBytes = DefaultMaxFileBytes
+	}
+	if o.maxFileBytes <= maxHeader {
+		return fmt.Errorf("filestore: max file bytes %d: leaves no room for the %d-byte header: %w",
+			o.maxFileBytes, maxHeader+1, core.ErrInvalidConfig)
+	}
+	return nil
+}
 
 // New returns a store keeping its files in dir, which is required. When dir
 // does not exist, New creates it (and its missing parents) with mode 0700.
@@ -131,24 +165,14 @@ func New(dir string, opts ...Option) (*Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("filestore: a directory is required (a private one: not the shared %s): %w", os.TempDir(), core.ErrInvalidConfig)
 	}
-	s := &Store{prefix: DefaultPrefix, now: time.Now, tempMaxAge: DefaultTempMaxAge}
-	for _, o := range opts {
-		o(s)
+	o := options{prefix: DefaultPrefix, now: time.Now, tempMaxAge: DefaultTempMaxAge, maxFileBytes: DefaultMaxFileBytes}
+	for _, opt := range opts {
+		opt(&o)
 	}
-	if !validPrefix(s.prefix) {
-		return nil, fmt.Errorf("filestore: prefix %.80q must be 1 to %d characters of [A-Za-z0-9_.-] not starting with '.': %w",
-			s.prefix, maxPrefix, core.ErrInvalidConfig)
+	if err := o.check(); err != nil {
+		return nil, err
 	}
-	if s.now == nil || s.tempMaxAge <= 0 {
-		return nil, fmt.Errorf("filestore: nil clock or non-positive temp max age: %w", core.ErrInvalidConfig)
-	}
-	if s.maxFileBytes <= 0 {
-		s.maxFileBytes = DefaultMaxFileBytes
-	}
-	if s.maxFileBytes <= maxHeader {
-		return nil, fmt.Errorf("filestore: max file bytes %d leaves no room for the %d-byte header: %w",
-			s.maxFileBytes, maxHeader+1, core.ErrInvalidConfig)
-	}
+	s := &Store{prefix: o.prefix, now: o.now, sync: o.sync, tempMaxAge: o.tempMaxAge, maxFileBytes: o.maxFileBytes}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("filestore: directory %q: %w: %w", dir, core.ErrInvalidConfig, err)
@@ -164,7 +188,7 @@ func New(dir string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("filestore: directory %q: %w: %w", abs, core.ErrInvalidConfig, err)
 	}
 	if err := checkDir(abs, fi); err != nil {
-		return nil, fmt.Errorf("%w: %w", err, core.ErrInvalidConfig)
+		return nil, fmt.Errorf("filestore: %w: %w", err, core.ErrInvalidConfig)
 	}
 	s.dir = abs
 	s.tmpPrefix = "." + s.prefix + ".tmp-"
@@ -185,7 +209,7 @@ func New(dir string, opts ...Option) (*Store, error) {
 // not a directory or lets other users replace or remove the files in it.
 func checkDir(dir string, fi fs.FileInfo) error {
 	if !fi.IsDir() {
-		return fmt.Errorf("filestore: %q is not a directory", dir)
+		return fmt.Errorf("%q is not a directory", dir)
 	}
 	if !modeBitsMeaningful || fi.Mode().Perm()&0o022 == 0 {
 		return nil
@@ -193,7 +217,7 @@ func checkDir(dir string, fi fs.FileInfo) error {
 	if fi.Mode()&fs.ModeSticky != 0 && ownedByMe(fi) {
 		return nil // others may add files, which are ignored, but not touch ours
 	}
-	return fmt.Errorf("filestore: directory %q (mode %v) is writable by other users, who could remove or replace "+
+	return fmt.Errorf("directory %q (mode %v) is writable by other users, who could remove or replace "+
 		"session files: give the store a private directory (mode 0700; New creates a missing one so), or chmod go-w it", dir, fi.Mode())
 }
 
@@ -284,11 +308,6 @@ func (s *Store) Load(ctx context.Context, key string) (core.Record, error) {
 	return core.Record{Key: key, Data: data, Expiry: expiry}, nil
 }
 
-// errForeign marks a file under a session name that this store must neither
-// read nor remove: a symbolic link, FIFO, directory or other special file,
-// or a file of another user. It wraps [core.ErrTampered].
-var errForeign = fmt.Errorf("not a regular file of this user: %w", core.ErrTampered)
-
 // foreign returns an error wrapping errForeign for a file of mode m (or of
 // another user, when m is regular).
 func foreign(m fs.FileMode) error {
@@ -303,7 +322,7 @@ func foreign(m fs.FileMode) error {
 	case !m.IsRegular():
 		why = "a special file"
 	}
-	return fmt.Errorf("filestore: session file is %s: %w", why, errForeign)
+	return fmt.Errorf("session file is %s: %w", why, errForeign)
 }
 
 // openFile opens the regular file at p for reading. It refuses symbolic

@@ -96,5 +96,5 @@ func decode(b []byte) ([]byte, time.Time, error) {
 }
 
 func corrupt(why string) error {
-	return fmt.Errorf("filestore: corrupt session file: %s: %w", why, core.ErrTampered)
+	return fmt.Errorf("corrupt session file: %s: %w", why, core.ErrTampered)
 }

@@ -39,12 +39,12 @@ const (
 func lockDir(ctx context.Context, path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("filestore: opening lock file: %w", err)
+		return nil, fmt.Errorf("opening lock file: %w", err)
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("filestore: lock file: %w", err)
+		return nil, fmt.Errorf("lock file: %w", err)
 	}
 	flock := func(how int) (ferr error) {
 		if err := rc.Control(func(fd uintptr) {
@@ -72,7 +72,7 @@ func lockDir(ctx context.Context, path string) (unlock func(), err error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("filestore: locking %s: %w", path, err)
+		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
 	return func() { f.Close() }, nil
 }

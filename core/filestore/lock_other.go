@@ -41,7 +41,7 @@ func lockDir(ctx context.Context, path string) (unlock func(), err error) {
 	case sem <- struct{}{}:
 		return unlock, nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("filestore: locking %s: waiting for the lock: %w", path, ctx.Err())
+		return nil, fmt.Errorf("locking %s: waiting for the lock: %w", path, ctx.Err())
 	}
 }
 

@@ -100,41 +100,55 @@ func (h *expiryHeap) Pop() any {
 	return it
 }
 
-// Option configures a [Store]; pass options to [New].
-type Option func(*Store)
+// options holds the settings the options of [New] set.
+type options struct {
+	now      func() time.Time
+	maxBytes int64
+}
 
-// WithClock makes the store read the time from now instead of time.Now, for
-// expiry checks (Load, the liveness checks of Save and SaveVersion,
-// ClearExpired, Stats, DeleteUserSessions' count).
-func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+// Option configures a [Store]; pass options to [New].
+type Option func(*options)
+
+// WithClock makes the store read the time from now instead of time.Now
+// (the default), for expiry checks (Load, the liveness checks of Save and
+// SaveVersion, ClearExpired, Stats, DeleteUserSessions' count). A nil now
+// means time.Now.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithMaxBytes bounds the bytes the store holds, as counted by
-// [Store.Bytes], to n: a write that would take the total past n first drops
-// the records closest to expiry, and a single record larger than n is
-// refused with [core.ErrTooLarge]. Zero or less means [DefaultMaxBytes].
-func WithMaxBytes(n int64) Option { return func(s *Store) { s.maxBytes = n } }
+// [Store.Bytes], to n (default [DefaultMaxBytes]): a write that would take
+// the total past n first drops the records closest to expiry, and a single
+// record larger than n is refused with [core.ErrTooLarge]. Zero or less
+// means [DefaultMaxBytes].
+func WithMaxBytes(n int64) Option { return func(o *options) { o.maxBytes = n } }
 
 // New returns an empty store holding at most maxSessions records (zero or
 // less means [DefaultMaxSessions]) and at most [DefaultMaxBytes] bytes unless
-// an option given as [WithMaxBytes] says otherwise.
+// an option given as [WithMaxBytes] says otherwise. New cannot fail: a
+// setting out of range (a count or byte bound of zero or less, a nil
+// clock) is replaced by its default.
 func New(maxSessions int, opts ...Option) *Store {
+	o := options{now: time.Now, maxBytes: DefaultMaxBytes}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if maxSessions <= 0 {
 		maxSessions = DefaultMaxSessions
 	}
-	s := &Store{
-		items: make(map[string]*item),
-		users: make(map[string]map[string]struct{}),
-		owner: make(map[string]string),
-		max:   maxSessions,
-		now:   time.Now,
+	if o.maxBytes <= 0 {
+		o.maxBytes = DefaultMaxBytes
 	}
-	for _, o := range opts {
-		o(s)
+	if o.now == nil {
+		o.now = time.Now
 	}
-	if s.maxBytes <= 0 {
-		s.maxBytes = DefaultMaxBytes
+	return &Store{
+		items:    make(map[string]*item),
+		users:    make(map[string]map[string]struct{}),
+		owner:    make(map[string]string),
+		max:      maxSessions,
+		maxBytes: o.maxBytes,
+		now:      o.now,
 	}
-	return s
 }
 
 func checkKey(op, key string) error {
