@@ -76,17 +76,6 @@ const maxPooledScratch = 16 << 10
 // character), so no two cookie values open to the same session.
 var b64 = base64.RawURLEncoding.Strict()
 
-// Errors without per-call detail, allocated once: refusing a forged cookie
-// costs no allocation.
-var (
-	errNotCookie    = fmt.Errorf("cookiestore: %w: not a session cookie", core.ErrTampered)
-	errMalformedSig = fmt.Errorf("cookiestore: %w: malformed signature", core.ErrTampered)
-	errBadSig       = fmt.Errorf("cookiestore: %w: bad signature", core.ErrTampered)
-	errMalformed    = fmt.Errorf("cookiestore: %w: malformed value", core.ErrTampered)
-	errExpired      = fmt.Errorf("cookiestore: session expired: %w", core.ErrNotFound)
-	errInflate      = fmt.Errorf("cookiestore: %w: bad or oversized compressed data", core.ErrTampered)
-)
-
 // flaters pools DEFLATE writers: each holds about a megabyte of state.
 var flaters = sync.Pool{New: func() any {
 	w, _ := flate.NewWriter(nil, flate.BestSpeed) // BestSpeed is a valid level: no error
@@ -134,50 +123,80 @@ type Store struct {
 	maxAge          time.Duration
 	maxDecompressed int64
 	now             func() time.Time
-	salt            string
+}
+
+// defaultMaxDecompressed is the bound on the decompressed size of a value
+// unless [WithMaxDecompressed] says otherwise: 64 KiB.
+const defaultMaxDecompressed = 64 << 10
+
+// options holds the settings the options of [New] set.
+type options struct {
 	old             [][]byte
+	salt            string
+	maxAge          time.Duration
+	maxDecompressed int64
+	now             func() time.Time
 }
 
-// Option configures a Store.
-type Option func(*Store)
+// Option configures a Store; pass options to [New].
+type Option func(*options)
 
-// WithOldSecrets adds secrets that still verify cookies (for rotation).
+// WithOldSecrets adds secrets that still verify cookies (for rotation);
+// by default there are none. Each must be at least [MinSecretLength] bytes.
 func WithOldSecrets(secrets ...[]byte) Option {
-	return func(s *Store) { s.old = append(s.old, secrets...) }
+	return func(o *options) { o.old = append(o.old, secrets...) }
 }
 
-// WithSalt replaces DefaultSalt; values sealed under one salt never open
-// under another.
-func WithSalt(salt string) Option { return func(s *Store) { s.salt = salt } }
+// WithSalt replaces DefaultSalt (the default); values sealed under one salt
+// never open under another.
+func WithSalt(salt string) Option { return func(o *options) { o.salt = salt } }
 
 // WithMaxAge bounds how long after sealing a value is accepted, whatever
 // the expiry it carries (default core.DefaultCookieAge, Django's
-// SESSION_COOKIE_AGE). Match it to Config.CookieAge.
-func WithMaxAge(d time.Duration) Option { return func(s *Store) { s.maxAge = d } }
+// SESSION_COOKIE_AGE). It must be positive. Match it to Config.CookieAge.
+func WithMaxAge(d time.Duration) Option { return func(o *options) { o.maxAge = d } }
 
 // WithMaxDecompressed bounds the decompressed size of a value (default
-// 64 KiB), against compression bombs.
-func WithMaxDecompressed(n int64) Option { return func(s *Store) { s.maxDecompressed = n } }
+// 64 KiB), against compression bombs. It must be positive.
+func WithMaxDecompressed(n int64) Option { return func(o *options) { o.maxDecompressed = n } }
 
-// WithClock replaces time.Now (tests).
-func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+// WithClock replaces time.Now (the default), for tests. now must not be
+// nil.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// check validates the settings and the secrets (secret first).
+func (o *options) check(secrets [][]byte) error {
+	switch {
+	case o.maxAge <= 0:
+		return fmt.Errorf("cookiestore: max age %v: want a positive duration: %w", o.maxAge, core.ErrInvalidConfig)
+	case o.maxDecompressed <= 0:
+		return fmt.Errorf("cookiestore: max decompressed size %d: want a positive size: %w", o.maxDecompressed, core.ErrInvalidConfig)
+	case o.now == nil:
+		return fmt.Errorf("cookiestore: nil clock: %w", core.ErrInvalidConfig)
+	}
+	for i, sec := range secrets {
+		if len(sec) < MinSecretLength {
+			return fmt.Errorf("cookiestore: secret %d is %d bytes: at least %d random bytes are needed: %w", i, len(sec), MinSecretLength, core.ErrInvalidConfig)
+		}
+	}
+	return nil
+}
 
 // New returns a store signing with secret, which must be at least
 // MinSecretLength random bytes; a missing or short secret, old secret or
 // option value gives an error wrapping core.ErrInvalidConfig.
 func New(secret []byte, opts ...Option) (*Store, error) {
-	s := &Store{maxAge: core.DefaultCookieAge, maxDecompressed: 64 << 10, now: time.Now, salt: DefaultSalt}
-	for _, o := range opts {
-		o(s)
+	o := options{maxAge: core.DefaultCookieAge, maxDecompressed: defaultMaxDecompressed, now: time.Now, salt: DefaultSalt}
+	for _, opt := range opts {
+		opt(&o)
 	}
-	if s.maxAge <= 0 || s.maxDecompressed <= 0 {
-		return nil, fmt.Errorf("cookiestore: %w: max age and max decompressed size must be positive", core.ErrInvalidConfig)
+	secrets := append([][]byte{secret}, o.old...)
+	if err := o.check(secrets); err != nil {
+		return nil, err
 	}
-	for i, sec := range append([][]byte{secret}, s.old...) {
-		if len(sec) < MinSecretLength {
-			return nil, fmt.Errorf("cookiestore: %w: secret %d is %d bytes; at least %d random bytes are needed", core.ErrInvalidConfig, i, len(sec), MinSecretLength)
-		}
-		k := sha256.Sum256([]byte("cloakroom cookiestore v1\x00" + s.salt + "\x00" + string(sec)))
+	s := &Store{maxAge: o.maxAge, maxDecompressed: o.maxDecompressed, now: o.now}
+	for _, sec := range secrets {
+		k := sha256.Sum256([]byte("cloakroom cookiestore v1\x00" + o.salt + "\x00" + string(sec)))
 		s.keys = append(s.keys, k[:])
 	}
 	s.macs = make([]sync.Pool, len(s.keys))
