@@ -124,37 +124,62 @@ var (
 	_ core.CapabilityReporter = (*Store)(nil)
 )
 
-// Option configures a [Store].
-type Option func(*Store)
+// options holds the settings the options of [New] set.
+type options struct {
+	log       *slog.Logger
+	now       func() time.Time
+	retry     time.Duration
+	refresh   time.Duration
+	unstamped bool
+}
+
+// Option configures a [Store]; pass options to [New].
+type Option func(*options)
 
 // WithLogger sets where cache failures and recoveries are reported
-// (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+// (default slog.Default()). l must not be nil.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
 // WithRetryInterval sets how long the store leaves the cache alone after a
 // failed cache call before it tries again (default [DefaultRetryInterval]).
-// Zero means every request tries the cache.
-func WithRetryInterval(d time.Duration) Option { return func(s *Store) { s.retry = d } }
+// Zero means every request tries the cache; it must not be negative.
+func WithRetryInterval(d time.Duration) Option { return func(o *options) { o.retry = d } }
 
 // WithGenerationRefresh sets how often the store reads the cache generation
 // from the database (default [DefaultGenerationRefresh]): the longest time
 // this process may serve a cache entry that another process made stale.
 // It must be positive.
-func WithGenerationRefresh(d time.Duration) Option { return func(s *Store) { s.refresh = d } }
+func WithGenerationRefresh(d time.Duration) Option { return func(o *options) { o.refresh = d } }
 
 // WithUnstampedEntries makes cache entries the record's data alone, as
 // Django's cached_db backend writes them, so another program can share the
-// cache (with djangocodec's cache format for Django). This turns the
-// generation off, and with it the guarantee above: when the cache fails
-// to take a write or a delete, the operation returns an error (the
-// database did change), and the old entry may be served once the cache
-// answers again, until it expires or is next written (Django behaves the
-// same way). Versioned loads (core.Config.Optimistic) then always read the
-// database, since an entry carries no version.
-func WithUnstampedEntries() Option { return func(s *Store) { s.unstamped = true } }
+// cache (with djangocodec's cache format for Django); by default entries
+// are stamped. This turns the generation off, and with it the guarantee
+// above: when the cache fails to take a write or a delete, the operation
+// returns an error (the database did change), and the old entry may be
+// served once the cache answers again, until it expires or is next written
+// (Django behaves the same way). Versioned loads (core.Config.Optimistic)
+// then always read the database, since an entry carries no version.
+func WithUnstampedEntries() Option { return func(o *options) { o.unstamped = true } }
 
-// WithClock makes the store read the time from now instead of time.Now.
-func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+// WithClock makes the store read the time from now instead of time.Now
+// (the default). now must not be nil.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// check validates the settings.
+func (o *options) check() error {
+	switch {
+	case o.log == nil:
+		return fmt.Errorf("cachedstore: nil logger: %w", core.ErrInvalidConfig)
+	case o.now == nil:
+		return fmt.Errorf("cachedstore: nil clock: %w", core.ErrInvalidConfig)
+	case o.retry < 0:
+		return fmt.Errorf("cachedstore: retry interval %v: want zero or more: %w", o.retry, core.ErrInvalidConfig)
+	case o.refresh <= 0:
+		return fmt.Errorf("cachedstore: generation refresh %v: want a positive interval: %w", o.refresh, core.ErrInvalidConfig)
+	}
+	return nil
+}
 
 // New returns a store that reads cache before db. It returns an error
 // wrapping [core.ErrInvalidConfig] when a store is nil, the two are the
@@ -167,22 +192,17 @@ func New(cache, db core.Store, opts ...Option) (*Store, error) {
 	if cache == db {
 		return nil, fmt.Errorf("cachedstore: the cache and the database are the same store: %w", core.ErrInvalidConfig)
 	}
-	s := &Store{
-		cache: cache, db: db, log: slog.Default(), now: time.Now,
-		retry: DefaultRetryInterval, refresh: DefaultGenerationRefresh,
+	o := options{log: slog.Default(), now: time.Now, retry: DefaultRetryInterval, refresh: DefaultGenerationRefresh}
+	for _, opt := range opts {
+		opt(&o)
 	}
-	for _, o := range opts {
-		o(s)
+	if err := o.check(); err != nil {
+		return nil, err
 	}
-	switch {
-	case s.log == nil, s.now == nil:
-		return nil, fmt.Errorf("cachedstore: nil logger or clock: %w", core.ErrInvalidConfig)
-	case s.retry < 0:
-		return nil, fmt.Errorf("cachedstore: negative retry interval %v: %w", s.retry, core.ErrInvalidConfig)
-	case s.refresh <= 0:
-		return nil, fmt.Errorf("cachedstore: generation refresh %v, want a positive interval: %w", s.refresh, core.ErrInvalidConfig)
-	}
-	return s, nil
+	return &Store{
+		cache: cache, db: db, log: o.log, now: o.now,
+		retry: o.retry, refresh: o.refresh, unstamped: o.unstamped,
+	}, nil
 }
 
 func checkKey(op, key string) error {
@@ -326,7 +346,10 @@ func (s *Store) Save(ctx context.Context, rec core.Record, mode core.SaveMode) e
 	if mode == core.Create && s.Supports(core.CapVersioning) {
 		version = 1 // versioned stores count from 1
 	}
-	return s.writeCache(ctx, rec, mode, version)
+	if err := s.writeCache(ctx, rec, mode, version); err != nil {
+		return fmt.Errorf("cachedstore: save: %w", err)
+	}
+	return nil
 }
 
 // SaveVersion implements [core.VersionedStore] when the database does. The
@@ -347,7 +370,10 @@ func (s *Store) SaveVersion(ctx context.Context, rec core.Record, version uint64
 		_ = s.invalidate(ctx, rec.Key) // a conflict's reload must read the database
 		return fmt.Errorf("cachedstore: save to database: %w", err)
 	}
-	return s.writeCache(ctx, rec, core.Update, version+1)
+	if err := s.writeCache(ctx, rec, core.Update, version+1); err != nil {
+		return fmt.Errorf("cachedstore: versioned update: %w", err)
+	}
+	return nil
 }
 
 // Delete implements [core.Store]: the database first, then the cache. The
@@ -427,7 +453,7 @@ func (s *Store) orderedWrite(ctx context.Context, rec core.Record, gen, version 
 		}
 		return err
 	}
-	return errors.New("cachedstore: cache copy kept changing under concurrent writes")
+	return errors.New("cache copy kept changing under concurrent writes")
 }
 
 // upsert stores rec in the cache whether or not a copy is there, through
@@ -447,7 +473,7 @@ func (s *Store) upsert(ctx context.Context, rec core.Record, mode core.SaveMode)
 			return err
 		}
 	}
-	return fmt.Errorf("cachedstore: cache copy kept changing under concurrent writes: %w", err)
+	return fmt.Errorf("cache copy kept changing under concurrent writes: %w", err)
 }
 
 // invalidate drops the cached copy of key after the database changed; when
@@ -465,7 +491,7 @@ func (s *Store) invalidate(ctx context.Context, key string) error {
 		s.failed("delete", err)
 	}
 	if err := s.bump(ctx); err != nil {
-		return fmt.Errorf("cachedstore: the cache may hold a stale copy: %w", err)
+		return fmt.Errorf("the cache may hold a stale copy: %w", err)
 	}
 	return nil
 }

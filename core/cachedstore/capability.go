@@ -70,7 +70,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, err
 	n, err := s.db.(core.UserIndex).DeleteUserSessions(ctx, user)
 	if n > 0 || err != nil {
 		if berr := s.bump(context.WithoutCancel(ctx)); berr != nil {
-			err = errors.Join(err, fmt.Errorf("cachedstore: cached copies may survive: %w", berr))
+			err = errors.Join(err, fmt.Errorf("cached copies may survive: %w", berr))
 		}
 	}
 	if err != nil {

@@ -79,7 +79,7 @@ func (s *Store) readGeneration(ctx context.Context) (uint64, error) {
 			return s.writeGeneration(ctx, core.Update)
 		}
 		if !errors.Is(err, core.ErrNotFound) {
-			return 0, fmt.Errorf("cachedstore: reading the cache generation: %w", err)
+			return 0, fmt.Errorf("reading the cache generation: %w", err)
 		}
 		v, err := s.writeGeneration(ctx, core.Create)
 		if errors.Is(err, core.ErrKeyExists) {
@@ -87,7 +87,7 @@ func (s *Store) readGeneration(ctx context.Context) (uint64, error) {
 		}
 		return v, err
 	}
-	return 0, fmt.Errorf("cachedstore: the cache generation record keeps changing")
+	return 0, errors.New("the cache generation record keeps changing")
 }
 
 // writeGeneration draws a new generation and stores it. g.mu must be held.
@@ -102,7 +102,7 @@ func (s *Store) writeGeneration(ctx context.Context, mode core.SaveMode) (uint64
 		}
 	}
 	if err != nil {
-		return 0, fmt.Errorf("cachedstore: writing the cache generation: %w", err)
+		return 0, fmt.Errorf("writing the cache generation: %w", err)
 	}
 	return v, nil
 }
@@ -177,10 +177,6 @@ type entry struct {
 
 // unstampedGeneration is the generation of every entry in unstamped mode.
 const unstampedGeneration = 1
-
-// errUnstamped is bump's answer in unstamped mode: old entries cannot be
-// ended.
-var errUnstamped = errors.New("cachedstore: cache entries are unstamped (WithUnstampedEntries): an entry the cache was not told of cannot be ended")
 
 // encodeEntry stamps data unless entries are unstamped.
 func (s *Store) encodeEntry(gen, version uint64, data []byte) []byte {
