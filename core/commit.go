@@ -2,8 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 )
@@ -34,8 +32,9 @@ func (s *Session) Save(ctx context.Context) error {
 	return nil
 }
 
-// saveLocked writes the session to the store: a Create under a fresh key
-// when it has none, an Update otherwise. s.mu must be held.
+// saveLocked writes the session to its backend (see backend.save): a
+// Create under a fresh key when it has none, an Update otherwise, or a
+// fresh cookie value. s.mu must be held.
 func (s *Session) saveLocked(ctx context.Context) error {
 	s.loadLocked()
 	if s.loadErr != nil {
@@ -50,88 +49,24 @@ func (s *Session) saveLocked(ctx context.Context) error {
 	}
 	data, err := s.m.cfg.Codec.Encode(s.values)
 	if err != nil {
-		return fmt.Errorf("cloakroom: encoding session: %w", err)
+		return wrapErr("encoding session", err)
 	}
 	exp := s.expiryDate(now)
 	if idle := s.m.cfg.IdleTimeout; idle > 0 && now.Add(idle).Before(exp) {
 		exp = now.Add(idle) // the store forgets an idle session by itself
 	}
-	if s.m.cookies != nil {
-		v, err := s.m.cookies.Seal(ctx, data, exp)
-		if err != nil {
-			return fmt.Errorf("cloakroom: sealing session cookie: %w", err)
-		}
-		s.key = v
-		return nil
-	}
-	if s.key != "" && !s.mustCreate {
-		rec := Record{Key: s.key, Data: data, Expiry: exp}
-		if s.m.versioned != nil {
-			err = s.saveVersionedLocked(ctx, rec)
-		} else if err = s.m.store.Save(ctx, rec, Update); err != nil {
-			err = fmt.Errorf("cloakroom: saving session: %w", err)
-		}
-		if err != nil {
-			return err
-		}
-		s.ops = s.ops[:0]
-		return s.linkUserLocked(ctx, false, exp)
-	}
-	for attempt := 0; ; attempt++ {
-		if s.key == "" || attempt > 0 {
-			if s.key, err = NewKey(); err != nil {
-				return err
-			}
-		}
-		err = s.m.store.Save(ctx, Record{Key: s.key, Data: data, Expiry: exp}, Create)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, ErrKeyExists) || attempt+1 == maxCreateAttempts {
-			s.key = ""
-			return fmt.Errorf("cloakroom: creating session: %w", err)
-		}
-	}
-	s.mustCreate, s.version, s.ops = false, 1, s.ops[:0]
-	if s.oldKey != "" {
-		if err := s.m.store.Delete(ctx, s.oldKey); err != nil {
-			return fmt.Errorf("cloakroom: deleting the session's previous key: %w", err)
-		}
-		s.oldKey = ""
-	}
-	return s.linkUserLocked(ctx, true, exp)
+	return s.m.b.save(ctx, s, data, exp)
 }
 
-// Commit applies the response rules of Django's SessionMiddleware to w's
-// headers for a response with the given status, just before the headers go
-// out: Vary: Cookie when the session was accessed; the cookie deleted when
-// the request carried one and the session is now empty; otherwise, when the
-// session was modified (or SaveEveryRequest), a save and a fresh cookie,
-// unless status is 500 or above.
-//
-// When the session cannot be committed Commit hands the error to the
-// manager's error handler, which writes the response, and returns false; the
-// caller must then drop the handler's own status and body. Commit runs once;
-// later calls return the first result. Middlewares call it; handlers don't.
-func (s *Session) Commit(w http.ResponseWriter, status int) bool {
+// commit applies the response rules of Django's SessionMiddleware to the
+// headers h of a response with the given status (see [Exchange.Commit]),
+// and returns the error that kept the session from being committed. After
+// it, changes are refused with [ErrResponseStarted].
+func (s *Session) commit(h http.Header, status int) error {
 	s.mu.Lock() // not lock(): a session never used need not read its cookie
-	if s.committed {
-		ok := s.commitErr == nil
-		s.mu.Unlock()
-		return ok
-	}
+	defer s.mu.Unlock()
 	s.committed = true
-	err := s.commitLocked(w.Header(), status)
-	s.commitErr = err
-	s.mu.Unlock()
-	if err != nil {
-		if !errors.Is(err, ErrSessionDeleted) {
-			s.m.logError(s.ctx, "cloakroom: session not committed", err)
-		}
-		s.m.cfg.ErrorHandler(w, s.req, err)
-		return false
-	}
-	return true
+	return s.commitLocked(h, status)
 }
 
 func (s *Session) commitLocked(h http.Header, status int) error {

@@ -141,7 +141,7 @@ func (c *Config) validate() error {
 		problems = append(problems, fmt.Sprintf("IdleTouchInterval %v must be shorter than IdleTimeout %v", c.IdleTouchInterval, c.IdleTimeout))
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("%w: %s", ErrInvalidConfig, strings.Join(problems, "; "))
+		return fmt.Errorf("%s%w: %s", errPrefix, ErrInvalidConfig, strings.Join(problems, "; "))
 	}
 	if c.IdleTimeout > 0 && c.IdleTouchInterval == 0 {
 		c.IdleTouchInterval = max(c.IdleTimeout/10, time.Second)

@@ -16,7 +16,7 @@ const maxCookieBytes = 4096
 // sibling domain planted its own (cookie tossing: "sessionid=planted;
 // sessionid=real"): the manager tries the distinct acceptable values in the
 // order they came, up to this many store lookups, and uses the first that
-// loads (see [Manager.Init]).
+// loads (see [Manager.Begin]).
 const MaxSessionCookies = 4
 
 // cookieScanner walks the values of one cookie in a request's Cookie
@@ -100,7 +100,7 @@ func mayBeSpace(b byte) bool {
 }
 
 // sessionCookies puts the distinct values of the session cookie in h that
-// may be handed to the store ([Manager.acceptable]) into dst, in the order
+// may be handed to the store (the backend accepts it) into dst, in the order
 // they came, without allocating. It returns how many it put (at most
 // len(dst)), whether the cookie occurred at all (even with only bad
 // values), and whether acceptable values beyond len(dst) were left out.
@@ -113,7 +113,7 @@ next:
 			return n, present, false
 		}
 		present = true
-		if v == "" || !m.acceptable(v) {
+		if v == "" || !m.b.accepts(v) {
 			continue
 		}
 		for _, seen := range dst[:n] {

@@ -32,8 +32,8 @@ func FuzzCookieValue(f *testing.F) {
 		if fv, fpresent, ok := firstCookie(h["Cookie"], "sessionid"); ok && (fv != v || fpresent != present) {
 			t.Fatalf("firstCookie(%q) = %q, %v; the scanner: %q, %v", header, fv, fpresent, v, present)
 		}
-		m := &Manager{cfg: Config{CookieName: "sessionid"}, store: nopStore{}}
-		if m.acceptable(v) && !ValidKey(v) {
+		m := &Manager{cfg: Config{CookieName: "sessionid"}, store: nopStore{}, b: serverBackend{store: nopStore{}}}
+		if m.b.accepts(v) && !ValidKey(v) {
 			t.Fatalf("accepted invalid key %q", v)
 		}
 		var buf [MaxSessionCookies]string
@@ -43,10 +43,11 @@ func FuzzCookieValue(f *testing.F) {
 		}
 		// The cookie scan keeps the first candidate, the one the load
 		// tries first.
-		var s Session
-		initScanned(m, &s, &http.Request{Header: h})
+		var x Exchange
+		initScanned(m, &x, &http.Request{Header: h})
+		s := &x.s
 		if s.hadCookie != present || (n > 0 && s.key != buf[0]) || (n == 0 && s.key != "") {
-			t.Fatalf("Init: key %q hadCookie %v; candidates %q, present %v", s.key, s.hadCookie, buf[:n], present)
+			t.Fatalf("first use: key %q hadCookie %v; candidates %q, present %v", s.key, s.hadCookie, buf[:n], present)
 		}
 		for i, k := range buf[:n] {
 			if !ValidKey(k) || !strings.Contains(header, k) || slices.Contains(buf[:i], k) {

@@ -8,7 +8,7 @@ import (
 )
 
 func TestSessionCookies(t *testing.T) {
-	m := &Manager{cfg: Config{CookieName: "sessionid"}, store: nopStore{}}
+	m := &Manager{cfg: Config{CookieName: "sessionid"}, store: nopStore{}, b: serverBackend{store: nopStore{}}}
 	k := func(c byte) string { return string(slices.Repeat([]byte{c}, 32)) }
 	for _, tc := range []struct {
 		headers       []string
@@ -34,40 +34,41 @@ func TestSessionCookies(t *testing.T) {
 	}
 }
 
-// initScanned is Init followed by the cookie scan the session's first use
+// initScanned is Begin followed by the cookie scan the session's first use
 // does.
-func initScanned(m *Manager, s *Session, r *http.Request) {
-	m.Init(s, r)
-	s.lock()
-	s.mu.Unlock()
+func initScanned(m *Manager, x *Exchange, r *http.Request) {
+	m.Begin(x, r)
+	x.s.lock()
+	x.s.mu.Unlock()
 }
 
-// Init reads nothing; the first use reads the first acceptable session
+// Begin reads nothing; the first use reads the first acceptable session
 // cookie value without allocating, also when a planted one comes first;
 // the others wait for the load.
 func TestInitDoesNotAllocate(t *testing.T) {
-	m := &Manager{cfg: DefaultConfig(), store: nopStore{}}
+	m := &Manager{cfg: DefaultConfig(), store: nopStore{}, b: serverBackend{store: nopStore{}}}
 	req := httptest.NewRequest("GET", "/", nil)
 	req.Header.Set("Cookie", "a=1; sessionid=../planted; sessionid=plantedkey0123456789; sessionid=realkey0123456789abcdef; b=2")
-	var s Session
-	if n := testing.AllocsPerRun(100, func() { s = Session{}; m.Init(&s, req) }); n != 0 {
-		t.Errorf("Init allocated %v times", n)
+	var x Exchange
+	s := x.Session()
+	if n := testing.AllocsPerRun(100, func() { x.Reset(); m.Begin(&x, req) }); n != 0 {
+		t.Errorf("Begin allocated %v times", n)
 	}
 	if s.scanned || s.key != "" || s.hadCookie {
-		t.Errorf("Init read the cookie: key %q hadCookie %v", s.key, s.hadCookie)
+		t.Errorf("Begin read the cookie: key %q hadCookie %v", s.key, s.hadCookie)
 	}
-	if n := testing.AllocsPerRun(100, func() { s = Session{}; initScanned(m, &s, req) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { x.Reset(); initScanned(m, &x, req) }); n != 0 {
 		t.Errorf("the cookie scan allocated %v times", n)
 	}
 	if s.key != "plantedkey0123456789" || !s.hadCookie {
-		t.Errorf("Init: key %q hadCookie %v", s.key, s.hadCookie)
+		t.Errorf("first use: key %q hadCookie %v", s.key, s.hadCookie)
 	}
 }
 
 // BenchmarkInit measures reading the session cookie at the start of every
 // request: no cookie, one, and a planted value before the real one.
 func BenchmarkInit(b *testing.B) {
-	m := &Manager{cfg: DefaultConfig(), store: nopStore{}}
+	m := &Manager{cfg: DefaultConfig(), store: nopStore{}, b: serverBackend{store: nopStore{}}}
 	for name, cookie := range map[string]string{
 		"none":    "csrftoken=abc; theme=dark",
 		"one":     "csrftoken=abc; sessionid=realkey0123456789abcdef0123456; theme=dark",
@@ -77,10 +78,10 @@ func BenchmarkInit(b *testing.B) {
 		req.Header.Set("Cookie", cookie)
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
-			var s Session
+			var x Exchange
 			for range b.N {
-				s = Session{}
-				initScanned(m, &s, req)
+				x.Reset()
+				initScanned(m, &x, req)
 			}
 		})
 	}

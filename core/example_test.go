@@ -64,7 +64,9 @@ func ExampleManager_Handler() {
 // Typed values come back with their Go types, without registration.
 func ExampleGetAs() {
 	m, _ := core.New(memstore.New(0), core.DefaultConfig())
-	s := m.Start(httptest.NewRequest("GET", "/", nil))
+	var x core.Exchange // what a middleware holds for each request
+	m.Begin(&x, httptest.NewRequest("GET", "/", nil))
+	s := x.Session()
 
 	type line struct {
 		SKU string
@@ -80,7 +82,9 @@ func ExampleGetAs() {
 // Django's set_expiry forms.
 func ExampleSession_SetExpiry() {
 	m, _ := core.New(memstore.New(0), core.DefaultConfig())
-	s := m.Start(httptest.NewRequest("GET", "/", nil))
+	var x core.Exchange // what a middleware holds for each request
+	m.Begin(&x, httptest.NewRequest("GET", "/", nil))
+	s := x.Session()
 
 	_ = s.SetExpiry(300e9) // 300 seconds after each save
 	fmt.Println(s.ExpiryAge(), s.ExpireAtBrowserClose())

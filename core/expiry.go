@@ -136,16 +136,23 @@ type ExpiryChecker interface {
 	CheckExpiry(raw json.RawMessage) error
 }
 
+// addExpiryChecks keeps those of parts (the codec, a cookie store) that
+// restrict the expiries they store, for checkExpiry.
+func (m *Manager) addExpiryChecks(parts ...any) {
+	for _, p := range parts {
+		if c, ok := p.(ExpiryChecker); ok {
+			m.checks = append(m.checks, c)
+		}
+	}
+}
+
 // checkExpiry asks the codec and the cookie store whether raw can be
 // stored.
 func (m *Manager) checkExpiry(raw json.RawMessage) error {
-	if c, ok := m.cfg.Codec.(ExpiryChecker); ok {
+	for _, c := range m.checks {
 		if err := c.CheckExpiry(raw); err != nil {
 			return err
 		}
-	}
-	if c, ok := m.cookies.(ExpiryChecker); ok {
-		return c.CheckExpiry(raw)
 	}
 	return nil
 }

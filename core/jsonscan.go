@@ -70,7 +70,7 @@ type objScanner struct {
 }
 
 func (d *objScanner) fail(why string) error {
-	return fmt.Errorf("%w: JSON session data, offset %d: %s", ErrTampered, d.i, why)
+	return fmt.Errorf("%sdecoding JSON session data at offset %d: %s: %w", errPrefix, d.i, why, ErrTampered)
 }
 
 func (d *objScanner) space() {

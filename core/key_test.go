@@ -34,20 +34,23 @@ func newCookieManager(t *testing.T, edit func(*core.Config), opts ...cookiestore
 // opens the session first, without marking it accessed.
 func TestKeyVerifiesCookieStoreValue(t *testing.T) {
 	m := newCookieManager(t, nil)
-	start := func(cookie string) *core.Session {
+	start := func(cookie string) (*core.Exchange, *core.Session) {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.Header.Set("Cookie", cookie)
-		return m.Start(req)
+		x := new(core.Exchange)
+		m.Begin(x, req)
+		return x, x.Session()
 	}
-	s := m.Start(httptest.NewRequest("GET", "/", nil))
-	_ = s.Set("n", 42)
+	var x core.Exchange
+	m.Begin(&x, httptest.NewRequest("GET", "/", nil))
+	_ = x.Session().Set("n", 42)
 	w := httptest.NewRecorder()
-	if !s.Commit(w, http.StatusOK) {
+	if !x.Commit(w, http.StatusOK) {
 		t.Fatal("commit failed")
 	}
 	sealed := strings.SplitN(strings.TrimPrefix(w.Header().Get("Set-Cookie"), "sessionid="), ";", 2)[0]
 	for _, bad := range []string{"1234567", "garbage", sealed[:len(sealed)-2], sealed + "x"} {
-		s := start("sessionid=" + bad)
+		_, s := start("sessionid=" + bad)
 		if k := s.Key(); k != "" {
 			t.Errorf("cookie %q: Key() = %q, want \"\"", bad, k)
 		}
@@ -55,12 +58,12 @@ func TestKeyVerifiesCookieStoreValue(t *testing.T) {
 			t.Errorf("cookie %q: Key() marked the session accessed", bad)
 		}
 	}
-	s = start("sessionid=" + sealed)
+	x2, s := start("sessionid=" + sealed)
 	if k := s.Key(); k != sealed {
 		t.Errorf("Key() = %q, want the sealed cookie", k)
 	}
 	w = httptest.NewRecorder()
-	s.Commit(w, http.StatusOK)
+	x2.Commit(w, http.StatusOK)
 	if s.Accessed() || len(w.Header()) != 0 {
 		t.Errorf("Key() alone: accessed %v, headers %v; want no Vary, no cookie", s.Accessed(), w.Header())
 	}

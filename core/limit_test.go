@@ -43,7 +43,7 @@ func stored(t *testing.T, m *core.Manager, st core.Store, data string) (*core.Se
 	}
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Cookie", "sessionid="+key)
-	return m.Start(r), key
+	return begin(m, r), key
 }
 
 func wantTooLarge(t *testing.T, what string, err error) {
@@ -241,7 +241,7 @@ func TestReplayTooLarge(t *testing.T) {
 	s2, _ := func() (*core.Session, string) {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", "sessionid="+key)
-		return m.Start(r), key
+		return begin(m, r), key
 	}()
 	add := func(s *core.Session, item string) error {
 		return core.Modify(s, "cart", func(c []string, _ bool) ([]string, error) { return append(c, item), nil })

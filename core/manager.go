@@ -12,19 +12,22 @@ import (
 // attaches a lazy [Session], and commits it before the response goes out.
 // A Manager is safe for concurrent use and should live as long as the app.
 type Manager struct {
-	cfg       Config
-	store     Store          // the store sessions call: given, or bounded by StoreTimeout; nil for cookies
-	given     Store          // the store passed to New, for Store()
-	cookies   CookieStore    // cookie-side store, or nil
-	versioned VersionedStore // store, when Config.Optimistic is on
-	users     UserIndex      // store, when it supports CapUserIndex
+	cfg    Config
+	b      backend         // where sessions live, chosen once (see backend)
+	store  Store           // the server store sessions call: given, or bounded by StoreTimeout; nil for cookies
+	given  Store           // the store passed to New, for Store()
+	users  UserIndex       // store, when it supports CapUserIndex
+	replay bool            // changes are kept for replay (Config.Optimistic)
+	checks []ExpiryChecker // the codec and cookie store, when they restrict expiries
 }
 
 // New returns a manager that keeps sessions in store. It returns an error
-// wrapping [ErrInvalidConfig] when cfg is invalid.
+// wrapping [ErrInvalidConfig] when cfg is invalid, or when
+// [Config.Optimistic] is on and store does not support
+// [CapVersioning] (the error then also wraps [ErrUnsupported]).
 func New(store Store, cfg Config) (*Manager, error) {
 	if store == nil {
-		return nil, fmt.Errorf("%w: store is nil", ErrInvalidConfig)
+		return nil, fmt.Errorf("%s%w: store is nil", errPrefix, ErrInvalidConfig)
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -36,12 +39,15 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if Supports(store, CapUserIndex) {
 		m.users = m.store.(UserIndex)
 	}
+	m.b = serverBackend{store: m.store}
 	if cfg.Optimistic {
 		if !Supports(store, CapVersioning) {
-			return nil, fmt.Errorf("%w: Optimistic needs a store that supports core.VersionedStore; %T does not (%w)", ErrInvalidConfig, store, ErrUnsupported)
+			return nil, fmt.Errorf("%s%w: Optimistic needs a store that supports core.VersionedStore; %T does not (%w)", errPrefix, ErrInvalidConfig, store, ErrUnsupported)
 		}
-		m.versioned = m.store.(VersionedStore)
+		m.b = versionedBackend{serverBackend: serverBackend{store: m.store}, vs: m.store.(VersionedStore)}
+		m.replay = true
 	}
+	m.addExpiryChecks(cfg.Codec)
 	return m, nil
 }
 
@@ -49,15 +55,17 @@ func New(store Store, cfg Config) (*Manager, error) {
 // cookie through cs (Django's signed_cookies backend).
 func NewWithCookieStore(cs CookieStore, cfg Config) (*Manager, error) {
 	if cs == nil {
-		return nil, fmt.Errorf("%w: cookie store is nil", ErrInvalidConfig)
+		return nil, fmt.Errorf("%s%w: cookie store is nil", errPrefix, ErrInvalidConfig)
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	if cfg.Optimistic {
-		return nil, fmt.Errorf("%w: Optimistic does not apply to a cookie store", ErrInvalidConfig)
+		return nil, fmt.Errorf("%s%w: Optimistic does not apply to a cookie store", errPrefix, ErrInvalidConfig)
 	}
-	return &Manager{cfg: cfg, cookies: cs}, nil
+	m := &Manager{cfg: cfg, b: cookieBackend{cs: cs}}
+	m.addExpiryChecks(cfg.Codec, cs)
+	return m, nil
 }
 
 // Config returns the manager's settings, with defaults filled in.
@@ -81,39 +89,9 @@ func (m *Manager) Ping(ctx context.Context) error {
 		return nil
 	}
 	if err := m.store.(Pinger).Ping(ctx); err != nil {
-		return fmt.Errorf("cloakroom: store ping: %w", err)
+		return wrapErr("store ping", err)
 	}
 	return nil
-}
-
-// Start returns the lazy session for r: it reads the session cookie but does
-// not touch the store. Middlewares call it once per request; handlers get
-// the session from the middleware instead.
-func (m *Manager) Start(r *http.Request) *Session {
-	s := new(Session)
-	m.Init(s, r)
-	return s
-}
-
-// Init prepares s, which must be a zero Session, as Start does. Adapters use
-// it to embed the Session in their own per-request struct and save an
-// allocation.
-//
-// Init does not touch the store, and does not read the cookie either: the
-// session cookie is examined the first time the session is used (or at the
-// commit), so a request that never touches its session pays for nothing
-// but Init and the commit. Then the first acceptable value of the session
-// cookie is kept (a valid key, or for a cookie store a value of cookie
-// characters that fits a cookie); values that are not are never handed to
-// a store. When the request carried several acceptable values (a sibling
-// domain planted its own: "sessionid=planted; sessionid=real"), the first
-// load tries them in order, at most [MaxSessionCookies] of them, and uses
-// the first that loads; the commit deletes the cookie only when none
-// loaded, so a planted value never gets the real session deleted.
-func (m *Manager) Init(s *Session, r *http.Request) {
-	s.m = m
-	s.req = r
-	s.ctx = r.Context()
 }
 
 // lock locks s and reads the session cookie the first time.
@@ -125,9 +103,12 @@ func (s *Session) lock() {
 }
 
 // scanCookieLocked keeps the request's first acceptable session cookie
-// value as the key (see [Manager.Init]). The others are looked for only if
-// it does not load (see Session.fetchLocked), so the common request pays no
-// more than reading one cookie. s.mu must be held.
+// value as the key: a valid key, or for a cookie store a value of cookie
+// characters that fits a cookie; values that are not are never handed to a
+// store. The others are looked for only if it does not load (see
+// Session.fetchLocked), so the common request pays no more than reading
+// one cookie. It runs at the session's first use, or at the commit, never
+// before. s.mu must be held.
 func (s *Session) scanCookieLocked() {
 	s.scanned = true
 	if s.req != nil {
@@ -139,14 +120,8 @@ func (s *Session) scanCookieLocked() {
 // Cookie header lines that is acceptable, or only plausible when
 // lengthOnly ("" when none is), and whether the cookie occurs at all.
 func (m *Manager) findCookie(lines []string, lengthOnly bool) (value string, present bool) {
-	want := func(v string) bool {
-		if lengthOnly {
-			return m.plausible(v)
-		}
-		return m.acceptable(v)
-	}
 	if v, present, ok := firstCookie(lines, m.cfg.CookieName); ok {
-		if !present || (v != "" && want(v)) {
+		if !present || (v != "" && m.wants(v, lengthOnly)) {
 			return v, present
 		}
 		// Not wanted: a later value may be.
@@ -158,20 +133,19 @@ func (m *Manager) findCookie(lines []string, lengthOnly bool) (value string, pre
 			return "", present
 		}
 		present = true
-		if v != "" && want(v) {
+		if v != "" && m.wants(v, lengthOnly) {
 			return v, true
 		}
 	}
 }
 
-// acceptable reports whether a cookie value may be handed to the store: a
-// valid key for a server store; for a cookie store, RFC 6265 cookie
-// characters that fit a browser's cookie.
-func (m *Manager) acceptable(v string) bool {
-	if m.store != nil {
-		return ValidKey(v)
+// wants reports whether v is acceptable to the backend, or when lengthOnly
+// only plausible (see unusableCookie).
+func (m *Manager) wants(v string, lengthOnly bool) bool {
+	if lengthOnly {
+		return m.b.plausible(v)
 	}
-	return len(v) <= maxCookieBytes && cookieSafe(v)
+	return m.b.accepts(v)
 }
 
 // unusableCookie reports whether r carries the session cookie with no value
@@ -186,15 +160,6 @@ func (m *Manager) unusableCookie(r *http.Request) bool {
 	}
 	v, present := m.findCookie(r.Header["Cookie"], true)
 	return present && v == ""
-}
-
-// plausible reports whether v has the length of a value the store could
-// accept (see unusableCookie).
-func (m *Manager) plausible(v string) bool {
-	if m.store != nil {
-		return len(v) >= MinKeyLength && len(v) <= MaxKeyLength
-	}
-	return len(v) <= maxCookieBytes
 }
 
 // DefaultErrorHandler answers 400 Bad Request when the session was deleted

@@ -82,7 +82,7 @@ func (c *change) apply(values map[string]json.RawMessage) error {
 // record keeps a change for replay on a version conflict, in the atomic
 // mode only.
 func (s *Session) record(c change) {
-	if s.m.versioned != nil {
+	if s.m.replay {
 		s.ops = append(s.ops, c)
 	}
 }
@@ -139,32 +139,32 @@ func Modify[T any](s *Session, key string, fn func(v T, present bool) (T, error)
 
 // saveVersionedLocked updates the record under s.key with optimistic
 // concurrency, replaying s.ops over fresh values after each conflict.
-func (s *Session) saveVersionedLocked(ctx context.Context, rec Record) error {
+func (s *Session) saveVersionedLocked(ctx context.Context, vs VersionedStore, rec Record) error {
 	for attempt := 0; ; attempt++ {
-		err := s.m.versioned.SaveVersion(ctx, rec, s.version)
+		err := vs.SaveVersion(ctx, rec, s.version)
 		if err == nil {
 			s.version++
 			return nil
 		}
 		if !errors.Is(err, ErrVersionConflict) || attempt+1 >= maxReplays {
-			return fmt.Errorf("cloakroom: saving session: %w", err)
+			return wrapErr("saving session", err)
 		}
 		// Back off a little so that a crowd of writers spreads out.
 		time.Sleep(time.Duration(rand.IntN(1<<min(attempt, 6))) * 100 * time.Microsecond)
-		fresh, version, err := s.m.versioned.LoadVersion(ctx, s.key)
+		fresh, version, err := vs.LoadVersion(ctx, s.key)
 		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("cloakroom: saving session: %w", ErrSessionDeleted)
+			return wrapErr("saving session", ErrSessionDeleted)
 		}
 		if err != nil {
-			return fmt.Errorf("cloakroom: reloading session after a conflict: %w", err)
+			return wrapErr("reloading session after a conflict", err)
 		}
 		values, err := s.m.cfg.Codec.Decode(fresh.Data)
 		if err != nil {
-			return fmt.Errorf("cloakroom: reloading session after a conflict: %w", err)
+			return wrapErr("reloading session after a conflict", err)
 		}
 		for i := range s.ops {
 			if err := s.ops[i].apply(values); err != nil {
-				return fmt.Errorf("cloakroom: replaying session changes: %w", err)
+				return wrapErr("replaying session changes", err)
 			}
 		}
 		if s.m.cfg.IdleTimeout > 0 {
@@ -172,10 +172,10 @@ func (s *Session) saveVersionedLocked(ctx context.Context, rec Record) error {
 		}
 		s.values, s.version, s.sized = values, version, false
 		if err := s.saveSizeErrLocked(); err != nil {
-			return fmt.Errorf("cloakroom: replaying session changes: %w", err)
+			return wrapErr("replaying session changes", err)
 		}
 		if rec.Data, err = s.m.cfg.Codec.Encode(values); err != nil {
-			return fmt.Errorf("cloakroom: encoding session: %w", err)
+			return wrapErr("encoding session", err)
 		}
 	}
 }

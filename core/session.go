@@ -38,12 +38,11 @@ type Session struct {
 	fetched    bool   // loadedUser is what the store holds: read, or linked by a save (not after a Clear without a load)
 	oldKey     string // key to delete once the new one is stored (CycleKey)
 	saved      bool   // Save stored the current state during this request
-	committed  bool
-	sized      bool  // size is valid (see sizeLocked)
-	lateLogged bool  // a change after the commit was logged
-	size       int32 // sum of entrySize over values (see limit.go), while sized; int32 fits the padding
-	commitErr  error
-	loadErr    error // the store failed: the session must not be saved
+	committed  bool   // the response's headers went out: changes are refused
+	sized      bool   // size is valid (see sizeLocked)
+	lateLogged bool   // a change after the commit was logged
+	size       int32  // sum of entrySize over values (see limit.go), while sized; int32 fits the padding
+	loadErr    error  // the store failed: the session must not be saved
 	values     map[string]json.RawMessage
 	loadedUser json.RawMessage // UserIDKey as loaded or last linked
 	version    uint64          // the loaded record's version (Config.Optimistic)
@@ -64,7 +63,7 @@ type Session struct {
 func (s *Session) Key() string {
 	s.lock()
 	defer s.mu.Unlock()
-	if s.m.cookies != nil {
+	if s.m.b.sealed() {
 		s.fetchLocked()
 		if s.loadErr != nil {
 			return ""
@@ -157,10 +156,10 @@ func (s *Session) fetchLocked() {
 			}
 		}
 		if i == 0 && s.req != nil {
-			// Init's value did not open: the request may carry others
+			// The first value did not open: the request may carry others
 			// (cookie tossing). Look for them only now.
 			n, _, rest := s.m.sessionCookies(s.req.Header, buf[:])
-			if n > 1 && buf[0] == first { // else the header changed: Init's value only
+			if n > 1 && buf[0] == first { // else the header changed: the first value only
 				cands, more = buf[:n], rest
 			} else {
 				buf[0] = first
@@ -195,20 +194,7 @@ const (
 // openLocked loads the session stored under (or, for a cookie store, in)
 // key. It logs tampered and corrupt data. s.mu must be held.
 func (s *Session) openLocked(key string) (map[string]json.RawMessage, uint64, openResult) {
-	var data []byte
-	var version uint64
-	var err error
-	if s.m.versioned != nil {
-		var rec Record
-		rec, version, err = s.m.versioned.LoadVersion(s.ctx, key)
-		data = rec.Data
-	} else if s.m.store != nil {
-		var rec Record
-		rec, err = s.m.store.Load(s.ctx, key)
-		data = rec.Data
-	} else {
-		data, _, err = s.m.cookies.Open(s.ctx, key)
-	}
+	data, version, err := s.m.b.load(s.ctx, key)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, 0, notOpened // never adopt an unknown key
@@ -216,14 +202,14 @@ func (s *Session) openLocked(key string) (map[string]json.RawMessage, uint64, op
 		s.m.warn(s.ctx, "cloakroom: session data corrupted or tampered; starting an empty session", err)
 		return nil, 0, notOpened
 	case err != nil:
-		s.loadErr = fmt.Errorf("cloakroom: loading session: %w", err)
+		s.loadErr = wrapErr("loading session", err)
 		s.m.logError(s.ctx, "cloakroom: session store failed on load", err)
 		return nil, 0, failed
 	}
 	values, err := s.m.cfg.Codec.Decode(data)
 	if err != nil {
 		s.m.warn(s.ctx, "cloakroom: session data corrupted; starting an empty session", err)
-		if s.m.cookies != nil {
+		if s.m.b.sealed() {
 			return nil, 0, notOpened
 		}
 		return nil, version, corrupt
@@ -519,9 +505,9 @@ func (s *Session) Flush() error {
 	s.clearLocked()
 	s.loadErr = nil
 	for _, k := range [2]string{s.key, s.oldKey} {
-		if k != "" && s.m.store != nil && !s.mustCreateKey(k) {
-			if err := s.m.store.Delete(s.ctx, k); err != nil {
-				return errors.Join(fmt.Errorf("cloakroom: flushing session: %w", err), late)
+		if k != "" && !s.mustCreateKey(k) {
+			if err := s.m.b.remove(s.ctx, k); err != nil {
+				return errors.Join(wrapErr("flushing session", err), late)
 			}
 		}
 	}
@@ -550,17 +536,9 @@ func (s *Session) CycleKey() error {
 	if s.loadErr != nil {
 		return s.loadErr
 	}
-	s.modified = true
-	if s.m.store == nil { // a cookie store re-seals on save
-		return nil
-	}
-	key, err := NewKey()
-	if err != nil {
+	if err := s.m.b.cycle(s); err != nil {
 		return err
 	}
-	if s.key != "" && !s.mustCreate {
-		s.oldKey = s.key
-	}
-	s.key, s.mustCreate = key, true
+	s.modified = true
 	return nil
 }

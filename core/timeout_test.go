@@ -122,7 +122,7 @@ func newSessionOf(m *core.Manager, key string) *core.Session {
 	if key != "" {
 		r.Header.Set("Cookie", "sessionid="+key)
 	}
-	return m.Start(r)
+	return begin(m, r)
 }
 
 func wantTimeout(t *testing.T, what string, err error) {

@@ -82,7 +82,7 @@ func (m *Manager) LogoutEverywhere(ctx context.Context, userID string) (int64, e
 	}
 	n, err := m.store.(UserIndex).DeleteUserSessions(ctx, userID)
 	if err != nil {
-		return n, fmt.Errorf("cloakroom: log out everywhere: %w", err)
+		return n, wrapErr("log out everywhere", err)
 	}
 	return n, nil
 }
@@ -108,14 +108,14 @@ func (s *Session) linkUserLocked(ctx context.Context, created bool, exp time.Tim
 		// (cleared without a load) may be.
 		if !created && (s.loadedUser != nil || !s.fetched) {
 			if err := idx.UnlinkUser(ctx, s.key); err != nil {
-				return fmt.Errorf("cloakroom: unlinking session from its user: %w", err)
+				return wrapErr("unlinking session from its user", err)
 			}
 		}
 		s.loadedUser, s.fetched = nil, true
 		return nil
 	}
 	if err := idx.LinkUser(ctx, user, s.key, exp); err != nil {
-		return fmt.Errorf("cloakroom: linking session to its user: %w", err)
+		return wrapErr("linking session to its user", err)
 	}
 	s.loadedUser, s.fetched = raw, true
 	return nil

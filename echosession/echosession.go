@@ -39,7 +39,8 @@ func Middleware(m *core.Manager) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			res := c.Response()
-			rw := m.Wrap(res.Writer, c.Request())
+			inner := res.Writer
+			rw := m.Wrap(inner, c.Request())
 			res.Writer = rw
 			if err := next(c); err != nil {
 				c.Error(err)
@@ -50,6 +51,13 @@ func Middleware(m *core.Manager) echo.MiddlewareFunc {
 				// error handler's. Middleware outside this one (loggers,
 				// metrics) must see what was sent.
 				res.Status = rw.Status()
+			}
+			if res.Writer == rw {
+				// No later middleware kept a wrapper of rw: give Echo its
+				// writer back, and rw to the next request unless the
+				// session was handed out (see core.ResponseWriter.Release).
+				res.Writer = inner
+				rw.Release()
 			}
 			return nil
 		}

@@ -45,7 +45,7 @@ func Middleware(m *core.Manager) gin.HandlerFunc {
 		w := writers.Get().(*writer)
 		inner := c.Writer
 		w.ResponseWriter = inner
-		m.Init(&w.s, c.Request)
+		m.Begin(&w.x, c.Request)
 		c.Writer = w
 		if c.Keys != nil { // no map to allocate: publish now
 			w.publish(c)
@@ -87,7 +87,7 @@ func Get(c *gin.Context) *core.Session {
 func Lookup(c *gin.Context) (*core.Session, error) {
 	if w, ok := c.Writer.(*writer); ok { // fast path: no lock, no map
 		w.publish(c)
-		return &w.s, nil
+		return w.x.Session(), nil
 	}
 	if v, ok := c.Get(ContextKey); ok {
 		if s, ok := v.(*core.Session); ok {
@@ -96,20 +96,19 @@ func Lookup(c *gin.Context) (*core.Session, error) {
 	}
 	if w, ok := unwrap.Find[*writer](c.Writer); ok {
 		w.publish(c)
-		return &w.s, nil
+		return w.x.Session(), nil
 	}
 	return nil, core.ErrNoSession
 }
 
-// writer commits the session before Gin writes the status line. Gin's own
-// WriteHeader only records the status, so the commit happens at the first
-// real write (WriteHeaderNow, Write, WriteString, Flush, Hijack) or after the
-// handlers return.
+// writer commits the session before Gin writes the status line, through
+// core's adapter contract (core.Exchange). Gin's own WriteHeader only
+// records the status, so the commit happens at the first real write
+// (WriteHeaderNow, Write, WriteString, Flush, Hijack) or after the handlers
+// return.
 type writer struct {
 	gin.ResponseWriter
-	s         core.Session
-	committed bool
-	failed    bool
+	x         core.Exchange
 	published atomic.Bool // the session is in c.Keys
 }
 
@@ -117,25 +116,20 @@ type writer struct {
 // the handler look the session up at the same time.
 func (w *writer) publish(c *gin.Context) {
 	if !w.published.Load() && w.published.CompareAndSwap(false, true) {
-		c.Set(ContextKey, &w.s)
+		c.Set(ContextKey, w.x.Session())
 	}
 }
 
 // reset makes w a zero writer for its next request.
 func (w *writer) reset() {
 	w.ResponseWriter = nil
-	w.s = core.Session{}
-	w.committed, w.failed = false, false
+	w.x.Reset()
 	w.published.Store(false)
 }
 
-func (w *writer) commit(status int) bool {
-	if !w.committed {
-		w.committed = true
-		w.failed = !w.s.Commit(w.ResponseWriter, status)
-	}
-	return !w.failed
-}
+// commit commits the session, once, with the status Gin is about to send,
+// and reports whether the handler's response may go out.
+func (w *writer) commit(status int) bool { return w.x.Commit(w.ResponseWriter, status) }
 
 func (w *writer) WriteHeaderNow() {
 	if w.commit(w.Status()) {
@@ -144,7 +138,7 @@ func (w *writer) WriteHeaderNow() {
 }
 
 func (w *writer) WriteHeader(code int) {
-	if w.failed {
+	if w.x.Failed() {
 		return
 	}
 	w.ResponseWriter.WriteHeader(code)

@@ -1,0 +1,5 @@
+//go:build race
+
+package echosession_test
+
+func init() { raceEnabled = true }
