@@ -57,7 +57,9 @@ func Example() {
 	cfg := core.DefaultConfig()
 	cfg.Codec = codec // with gormstore.New(ctx, db, gormstore.WithoutMigration()) on Django's table
 	m, _ := core.NewWithCookieStore(mustCookies(secret), core.DefaultConfig())
-	s := m.Start(httptest.NewRequest("GET", "/", nil))
+	var x core.Exchange
+	m.Begin(&x, httptest.NewRequest("GET", "/", nil))
+	s := x.Session()
 	_ = djangocodec.Login(s, secret, "42", djangocodec.ModelBackend, "pbkdf2_sha256$260000$salt$hash")
 	id, ok, _ := djangocodec.UserID(s)
 	fmt.Println(id, ok)

@@ -181,7 +181,9 @@ func TestSetExpiryAtFailsEarly(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, m := range map[string]*core.Manager{"database codec": server, "signed cookies": cookies} {
-		s := m.Start(httptest.NewRequest("GET", "/", nil))
+		var x core.Exchange
+		m.Begin(&x, httptest.NewRequest("GET", "/", nil))
+		s := x.Session()
 		if err := s.SetExpiryAt(time.Now().Add(time.Hour)); !errors.Is(err, ErrUnrepresentable) {
 			t.Errorf("%s: SetExpiryAt = %v, want ErrUnrepresentable", name, err)
 		}

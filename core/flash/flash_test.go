@@ -15,7 +15,9 @@ func newSession(t testing.TB) *core.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m.Start(httptest.NewRequest("GET", "/", nil))
+	var x core.Exchange
+	m.Begin(&x, httptest.NewRequest("GET", "/", nil))
+	return x.Session()
 }
 
 func TestReadOnce(t *testing.T) {
@@ -39,7 +41,9 @@ func TestReadOnce(t *testing.T) {
 
 func Example() {
 	m, _ := core.New(memstore.New(0), core.DefaultConfig())
-	s := m.Start(httptest.NewRequest("POST", "/cart", nil))
+	var x core.Exchange
+	m.Begin(&x, httptest.NewRequest("POST", "/cart", nil))
+	s := x.Session()
 	_ = flash.Add(s, flash.Success, "Added to cart")
 	msgs, _ := flash.Read(s) // on the next page
 	fmt.Println(msgs)
