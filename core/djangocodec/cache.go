@@ -73,14 +73,12 @@ func NewCacheFormat(codec *Codec, opts ...Option) (*CacheFormat, error) {
 		}
 		return &CacheFormat{codec: codec, forms: codec.s.forms}, nil
 	}
-	var s signer
-	for _, o := range opts {
-		o(&s)
-	}
-	if err := s.forms.check(); err != nil {
+	o := newOptions(DefaultSalt, opts)
+	f, err := o.forms()
+	if err != nil {
 		return nil, err
 	}
-	return &CacheFormat{forms: s.forms}, nil
+	return &CacheFormat{forms: f}, nil
 }
 
 // EncodeValue returns rec's session as a pickled dict and its flags.
@@ -148,11 +146,11 @@ func (f *CacheFormat) absoluteExpiry(js []byte) (time.Time, bool) {
 func inflate(v []byte) ([]byte, error) {
 	r, err := zlib.NewReader(bytes.NewReader(v))
 	if err != nil {
-		return nil, fmt.Errorf("djangocodec: cache value: %w: %w", core.ErrTampered, err)
+		return nil, fmt.Errorf("djangocodec: cache value: %w: %w", err, core.ErrTampered)
 	}
 	out, err := io.ReadAll(io.LimitReader(r, maxCacheValue+1))
 	if err != nil {
-		return nil, fmt.Errorf("djangocodec: cache value: %w: %w", core.ErrTampered, err)
+		return nil, fmt.Errorf("djangocodec: cache value: %w: %w", err, core.ErrTampered)
 	}
 	if len(out) > maxCacheValue {
 		return nil, fmt.Errorf("djangocodec: cache value inflates past %d bytes: %w", maxCacheValue, core.ErrTampered)

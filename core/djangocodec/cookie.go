@@ -26,7 +26,7 @@ const maxCookie = 4096 - 64
 // SESSION_COOKIE_AGE: older cookies are rejected, as Django does.
 func NewCookieStore(secretKey string, maxAge time.Duration, opts ...Option) (*CookieStore, error) {
 	if maxAge <= 0 {
-		return nil, fmt.Errorf("djangocodec: %w: max age %v", core.ErrInvalidConfig, maxAge)
+		return nil, fmt.Errorf("djangocodec: max age %v: want a positive duration: %w", maxAge, core.ErrInvalidConfig)
 	}
 	s, err := newSigner(secretKey, CookieSalt, opts)
 	if err != nil {
@@ -86,7 +86,7 @@ func (c *CookieStore) Open(_ context.Context, value string) ([]byte, time.Time, 
 	expiry := signedAt.Add(c.maxAge)
 	raw, ok := sessionExpiry(data)
 	if !ok {
-		return nil, time.Time{}, fmt.Errorf("djangocodec: %w: cookie is not a JSON object", core.ErrTampered)
+		return nil, time.Time{}, fmt.Errorf("djangocodec: cookie is not a JSON object: %w", core.ErrTampered)
 	}
 	if len(raw) > 0 {
 		var secs int64

@@ -40,37 +40,69 @@ const DefaultSalt = "django.contrib.sessions.SessionStore"
 // CookieSalt is the salt of Django's signed_cookies backend.
 const CookieSalt = "django.contrib.sessions.backends.signed_cookies"
 
-// Option configures a Codec or CookieStore.
-type Option func(*signer)
+// options holds the settings the options of the constructors set.
+type options struct {
+	salt      string
+	fallbacks [][]byte
+	now       func() time.Time
+	version   Version
+	local     *time.Location
+}
 
-// WithSalt replaces the salt (a custom SessionStore class).
-func WithSalt(salt string) Option { return func(s *signer) { s.salt = salt } }
+// Option configures a Codec, CookieStore or CacheFormat.
+type Option func(*options)
+
+// WithSalt replaces the salt (a custom SessionStore class). The default is
+// [DefaultSalt] for [New] and [CookieSalt] for [NewCookieStore].
+func WithSalt(salt string) Option { return func(o *options) { o.salt = salt } }
 
 // WithFallbackSecrets adds old secrets that still verify (Django's
-// SECRET_KEY_FALLBACKS).
+// SECRET_KEY_FALLBACKS); by default there are none.
 func WithFallbackSecrets(secrets ...string) Option {
-	return func(s *signer) {
+	return func(o *options) {
 		for _, sec := range secrets {
-			s.secrets = append(s.secrets, []byte(sec))
+			o.fallbacks = append(o.fallbacks, []byte(sec))
 		}
 	}
 }
 
-// WithClock replaces time.Now (tests).
-func WithClock(now func() time.Time) Option { return func(s *signer) { s.now = now } }
+// WithClock replaces time.Now (the default), for tests. now must not be
+// nil.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// newOptions returns the settings opts make of the defaults, salt being
+// the constructor's default salt.
+func newOptions(salt string, opts []Option) options {
+	o := options{salt: salt, now: time.Now, version: DefaultVersion}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// forms validates the Django version and time settings and returns the
+// value forms they make.
+func (o *options) forms() (forms, error) {
+	f := forms{version: o.version, local: o.local}
+	if err := f.check(); err != nil {
+		return forms{}, err
+	}
+	return f, nil
+}
 
 func newSigner(secret, salt string, opts []Option) (*signer, error) {
 	if len(secret) < 32 {
-		return nil, fmt.Errorf("djangocodec: %w: SECRET_KEY of %d characters; Django's are 50", core.ErrInvalidConfig, len(secret))
+		return nil, fmt.Errorf("djangocodec: SECRET_KEY of %d characters: want at least 32 (Django's are 50): %w", len(secret), core.ErrInvalidConfig)
 	}
-	s := &signer{salt: salt, secrets: [][]byte{[]byte(secret)}, now: time.Now}
-	for _, o := range opts {
-		o(s)
+	o := newOptions(salt, opts)
+	if o.now == nil {
+		return nil, fmt.Errorf("djangocodec: nil clock: %w", core.ErrInvalidConfig)
 	}
-	if err := s.forms.check(); err != nil {
+	f, err := o.forms()
+	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return &signer{salt: o.salt, secrets: append([][]byte{[]byte(secret)}, o.fallbacks...), now: o.now, forms: f}, nil
 }
 
 // Codec is a core.Codec in the format of Django's database backend.

@@ -8,4 +8,9 @@ import "errors"
 // Django before 4.1 in a JSON session (database, cached_db and
 // signed_cookies backends), which those versions can only express as
 // seconds from each save. Use core.Session.SetExpiry there instead.
-var ErrUnrepresentable = errors.New("djangocodec: the configured Django version cannot store this value")
+var ErrUnrepresentable = errors.New("the configured Django version cannot store this value")
+
+// errNotJSONObject is wrapped by pickleSession's error for session data
+// that is not one JSON object (the cache format's EncodeValue given record
+// data core.JSONCodec did not write).
+var errNotJSONObject = errors.New("session data is not a JSON object")

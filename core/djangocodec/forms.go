@@ -27,21 +27,22 @@ const (
 )
 
 // WithVersion names the Django version shared with (default
-// [DefaultVersion]). Before 4.1 Django keeps an absolute expiry
+// [DefaultVersion]; "" means the default too): "major.minor" from 3.2 on,
+// or the constructors fail with core.ErrInvalidConfig. Before 4.1 Django keeps an absolute expiry
 // (set_expiry with a datetime) as a datetime object, which its JSON
 // serializer cannot write: the database, cached_db and signed_cookies
 // formats then refuse one with [ErrUnrepresentable], and the cache format
 // writes the datetime object Django 3.2 pickles. From 4.1 on it is an ISO
 // 8601 string.
-func WithVersion(v Version) Option { return func(s *signer) { s.forms.version = v } }
+func WithVersion(v Version) Option { return func(o *options) { o.version = v } }
 
 // WithLocalTime says that Django runs with USE_TZ = False and TIME_ZONE
 // naming loc: it then writes naive datetimes (no UTC offset) meaning wall
 // clock time in loc, and cannot compare an aware one with its own naive
 // clock. Absolute expiries are then written naive in loc. Without this
 // option they are written with their offset (USE_TZ = True), and naive
-// values Django wrote are read as UTC.
-func WithLocalTime(loc *time.Location) Option { return func(s *signer) { s.forms.local = loc } }
+// values Django wrote are read as UTC (the default, as does a nil loc).
+func WithLocalTime(loc *time.Location) Option { return func(o *options) { o.local = loc } }
 
 // forms converts the values whose form depends on the Django version and
 // its time settings between Django's forms and the one package core reads
@@ -61,7 +62,7 @@ func (f *forms) check() error {
 	ma, err1 := strconv.Atoi(major)
 	mi, err2 := strconv.Atoi(minor)
 	if !ok || err1 != nil || err2 != nil || ma < 3 || mi < 0 || (ma == 3 && mi < 2) {
-		return fmt.Errorf("djangocodec: Django version %q, want \"major.minor\" from 3.2 on: %w", f.version, core.ErrInvalidConfig)
+		return fmt.Errorf("djangocodec: Django version %q: want \"major.minor\" from 3.2 on: %w", f.version, core.ErrInvalidConfig)
 	}
 	f.isoDate = ma > 4 || (ma == 4 && mi >= 1)
 	return nil

@@ -37,10 +37,6 @@ type pyTime struct {
 	naive bool      // write without tzinfo (Django with USE_TZ = False)
 }
 
-// errNotJSONObject is wrapped by pickleSession's error for a js that is not
-// one JSON object.
-var errNotJSONObject = errors.New("session data is not a JSON object")
-
 const (
 	// maxPickleDepth bounds the nesting of dicts, lists and tuples, the
 	// session dict itself counting as the first level.

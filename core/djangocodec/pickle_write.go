@@ -48,7 +48,7 @@ func pickleSession(js []byte, dt map[string]pyTime) ([]byte, error) {
 	for len(open) > 0 {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, fmt.Errorf("djangocodec: pickling session data: %w: %v", errNotJSONObject, err)
+			return nil, fmt.Errorf("djangocodec: pickling session data: %v: %w", err, errNotJSONObject)
 		}
 		top := len(open) - 1
 		if key, ok := tok.(string); ok && open[top] == wantKey {
@@ -57,7 +57,7 @@ func pickleSession(js []byte, dt map[string]pyTime) ([]byte, error) {
 			if t, ok := dt[key]; ok && top == 0 {
 				var skip json.RawMessage
 				if err := dec.Decode(&skip); err != nil {
-					return nil, fmt.Errorf("djangocodec: pickling session data: %w: %v", errNotJSONObject, err)
+					return nil, fmt.Errorf("djangocodec: pickling session data: %v: %w", err, errNotJSONObject)
 				}
 				if out, err = pickleAppendDatetime(out, t); err != nil {
 					return nil, err
@@ -108,7 +108,7 @@ func pickleSession(js []byte, dt map[string]pyTime) ([]byte, error) {
 		}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("djangocodec: pickling session data: %w: more after the object", errNotJSONObject)
+		return nil, fmt.Errorf("djangocodec: pickling session data: more after the object: %w", errNotJSONObject)
 	}
 	return append(out, opStop), nil
 }

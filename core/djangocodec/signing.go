@@ -68,7 +68,7 @@ func (s *signer) dumps(jsonData []byte, compress bool) string {
 func (s *signer) loads(signed string, maxAge time.Duration) ([]byte, time.Time, error) {
 	i := strings.LastIndexByte(signed, ':')
 	if i < 0 {
-		return nil, time.Time{}, fmt.Errorf("djangocodec: %w: no signature", core.ErrTampered)
+		return nil, time.Time{}, fmt.Errorf("djangocodec: no signature: %w", core.ErrTampered)
 	}
 	value, sig := signed[:i], signed[i+1:]
 	ok := false
@@ -79,15 +79,15 @@ func (s *signer) loads(signed string, maxAge time.Duration) ([]byte, time.Time, 
 		}
 	}
 	if !ok {
-		return nil, time.Time{}, fmt.Errorf("djangocodec: %w: bad signature", core.ErrTampered)
+		return nil, time.Time{}, fmt.Errorf("djangocodec: bad signature: %w", core.ErrTampered)
 	}
 	j := strings.LastIndexByte(value, ':')
 	if j < 0 {
-		return nil, time.Time{}, fmt.Errorf("djangocodec: %w: no timestamp", core.ErrTampered)
+		return nil, time.Time{}, fmt.Errorf("djangocodec: no timestamp: %w", core.ErrTampered)
 	}
 	ts, err := unbase62(value[j+1:])
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("djangocodec: %w: %v", core.ErrTampered, err)
+		return nil, time.Time{}, fmt.Errorf("djangocodec: %v: %w", err, core.ErrTampered)
 	}
 	signedAt := time.Unix(ts, 0)
 	if maxAge > 0 && s.now().Sub(signedAt) > maxAge {
@@ -97,16 +97,16 @@ func (s *signer) loads(signed string, maxAge time.Duration) ([]byte, time.Time, 
 	compressed := strings.HasPrefix(payload, ".")
 	raw, err := b64.DecodeString(strings.TrimPrefix(payload, "."))
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("djangocodec: %w: %v", core.ErrTampered, err)
+		return nil, time.Time{}, fmt.Errorf("djangocodec: %v: %w", err, core.ErrTampered)
 	}
 	if compressed {
 		zr, err := zlib.NewReader(bytes.NewReader(raw))
 		if err != nil {
-			return nil, time.Time{}, fmt.Errorf("djangocodec: %w: %v", core.ErrTampered, err)
+			return nil, time.Time{}, fmt.Errorf("djangocodec: %v: %w", err, core.ErrTampered)
 		}
 		raw, err = io.ReadAll(io.LimitReader(zr, MaxDecompressed+1))
 		if err != nil || len(raw) > MaxDecompressed {
-			return nil, time.Time{}, fmt.Errorf("djangocodec: %w: bad or oversized compressed data", core.ErrTampered)
+			return nil, time.Time{}, fmt.Errorf("djangocodec: bad or oversized compressed data: %w", core.ErrTampered)
 		}
 	}
 	return raw, signedAt, nil
