@@ -46,12 +46,12 @@ func New(inner core.Codec, keys ...[]byte) (*Codec, error) {
 		inner = core.JSONCodec{}
 	}
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("encrypt: %w: no key", core.ErrInvalidConfig)
+		return nil, fmt.Errorf("encrypt: no key: %w", core.ErrInvalidConfig)
 	}
 	c := &Codec{inner: inner, aeads: make(map[uint32]cipher.AEAD, len(keys))}
 	for i, k := range keys {
 		if len(k) != KeySize {
-			return nil, fmt.Errorf("encrypt: %w: key %d is %d bytes, want %d", core.ErrInvalidConfig, i, len(k), KeySize)
+			return nil, fmt.Errorf("encrypt: key %d is %d bytes, want %d: %w", i, len(k), KeySize, core.ErrInvalidConfig)
 		}
 		block, err := aes.NewCipher(k)
 		if err != nil {
@@ -64,7 +64,7 @@ func New(inner core.Codec, keys ...[]byte) (*Codec, error) {
 		sum := sha256.Sum256(k)
 		id := binary.BigEndian.Uint32(sum[:4])
 		if _, dup := c.aeads[id]; dup {
-			return nil, fmt.Errorf("encrypt: %w: key %d repeats an earlier key", core.ErrInvalidConfig, i)
+			return nil, fmt.Errorf("encrypt: key %d repeats an earlier key: %w", i, core.ErrInvalidConfig)
 		}
 		c.aeads[id] = aead
 		if i == 0 {
@@ -98,28 +98,28 @@ func (c *Codec) Encode(values map[string]json.RawMessage) ([]byte, error) {
 // or altered, is an error wrapping core.ErrTampered.
 func (c *Codec) Decode(data []byte) (map[string]json.RawMessage, error) {
 	if len(data) < len(prefix) || string(data[:len(prefix)]) != prefix {
-		return nil, fmt.Errorf("encrypt: %w: not an encrypted session", core.ErrTampered)
+		return nil, fmt.Errorf("encrypt: not an encrypted session: %w", core.ErrTampered)
 	}
 	raw := make([]byte, base64.RawURLEncoding.DecodedLen(len(data)-len(prefix)))
 	n, err := base64.RawURLEncoding.Strict().Decode(raw, data[len(prefix):])
 	if err != nil {
-		return nil, fmt.Errorf("encrypt: %w: %v", core.ErrTampered, err)
+		return nil, fmt.Errorf("encrypt: %v: %w", err, core.ErrTampered)
 	}
 	raw = raw[:n]
 	if len(raw) < 4 {
-		return nil, fmt.Errorf("encrypt: %w: too short", core.ErrTampered)
+		return nil, fmt.Errorf("encrypt: too short: %w", core.ErrTampered)
 	}
 	aead, ok := c.aeads[binary.BigEndian.Uint32(raw)]
 	if !ok {
-		return nil, fmt.Errorf("encrypt: %w: encrypted with an unknown key", core.ErrTampered)
+		return nil, fmt.Errorf("encrypt: encrypted with an unknown key: %w", core.ErrTampered)
 	}
 	if len(raw) < 4+aead.NonceSize()+aead.Overhead() {
-		return nil, fmt.Errorf("encrypt: %w: too short", core.ErrTampered)
+		return nil, fmt.Errorf("encrypt: too short: %w", core.ErrTampered)
 	}
 	nonce := raw[4 : 4+aead.NonceSize()]
 	plain, err := aead.Open(nil, nonce, raw[4+aead.NonceSize():], raw[:4])
 	if err != nil {
-		return nil, fmt.Errorf("encrypt: %w: %v", core.ErrTampered, err)
+		return nil, fmt.Errorf("encrypt: %v: %w", err, core.ErrTampered)
 	}
 	return c.inner.Decode(plain)
 }
