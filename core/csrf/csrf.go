@@ -31,9 +31,6 @@ const (
 
 const secretLen = 32
 
-// ErrInvalid means an unsafe request carried no token or a wrong one.
-var ErrInvalid = errors.New("csrf: missing or invalid token")
-
 // enc rejects non-canonical encodings, so one token has one spelling.
 var enc = base64.RawURLEncoding.Strict()
 
@@ -111,18 +108,18 @@ func Verify(s *core.Session, r *http.Request) error {
 		return err
 	}
 	if sec == nil || got == "" {
-		return fmt.Errorf("%w: no token", ErrInvalid)
+		return fmt.Errorf("csrf: no token: %w", ErrInvalid)
 	}
 	masked, err := enc.DecodeString(got)
 	if err != nil || len(masked) != 2*secretLen {
-		return fmt.Errorf("%w: malformed token", ErrInvalid)
+		return fmt.Errorf("csrf: malformed token: %w", ErrInvalid)
 	}
 	plain := make([]byte, secretLen)
 	for i := range plain {
 		plain[i] = masked[i] ^ masked[secretLen+i]
 	}
 	if subtle.ConstantTimeCompare(plain, sec) != 1 {
-		return fmt.Errorf("%w: token does not match", ErrInvalid)
+		return fmt.Errorf("csrf: token does not match: %w", ErrInvalid)
 	}
 	return nil
 }
