@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/cloakroom/cloakroom/core"
-	"github.com/cloakroom/cloakroom/core/memstore"
 	"github.com/cloakroom/cloakroom/echosession"
 	"github.com/cloakroom/cloakroom/internal/adapters"
 	"github.com/cloakroom/cloakroom/internal/middlewaretest"
@@ -17,14 +16,6 @@ import (
 
 func TestEchoMiddleware(t *testing.T) {
 	middlewaretest.Run(t, adapters.ServeEcho)
-}
-
-func newManager(t *testing.T) *core.Manager {
-	m, err := core.New(memstore.New(0), core.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // A handler error goes through Echo's error handler before the commit, so a
@@ -39,7 +30,7 @@ func TestHandlerErrors(t *testing.T) {
 		{errors.New("boom"), 500, false},
 	} {
 		e := echo.New()
-		e.Use(echosession.Middleware(newManager(t)))
+		e.Use(echosession.Middleware(middlewaretest.NewManager(t, nil)))
 		e.GET("/", func(c echo.Context) error {
 			if err := echosession.Get(c).Set("x", 1); err != nil {
 				return err
@@ -66,45 +57,6 @@ func TestLookupWithoutMiddleware(t *testing.T) {
 	e.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 }
 
-// When the session cannot be saved the error handler answers instead of the
-// handler; middleware outside the session's (a logger, say) must see the
-// status the client got, not the handler's.
-func TestOuterMiddlewareSeesErrorStatus(t *testing.T) {
-	for name, handler := range map[string]echo.HandlerFunc{
-		"string":    func(c echo.Context) error { return c.String(http.StatusOK, "saved?") },
-		"nocontent": func(c echo.Context) error { return c.NoContent(http.StatusNoContent) },
-		"nothing":   func(c echo.Context) error { return nil },
-	} {
-		st := &middlewaretest.CountingStore{Store: memstore.New(0)}
-		st.FailSave.Store(true)
-		m, err := core.New(st, core.DefaultConfig())
-		if err != nil {
-			t.Fatal(err)
-		}
-		var logged int
-		e := echo.New()
-		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-			return func(c echo.Context) error {
-				err := next(c)
-				logged = c.Response().Status
-				return err
-			}
-		})
-		e.Use(echosession.Middleware(m))
-		e.GET("/", func(c echo.Context) error {
-			if err := echosession.Get(c).Set("x", 1); err != nil {
-				return err
-			}
-			return handler(c)
-		})
-		w := httptest.NewRecorder()
-		e.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-		if w.Code != http.StatusInternalServerError || logged != w.Code {
-			t.Errorf("%s: client got %d, outer middleware saw %d; want 500 for both", name, w.Code, logged)
-		}
-	}
-}
-
 // The session is found through writers that Echo's own middlewares wrap
 // around the session's (gzip, body dump), and the middleware leaves Echo's
 // context map alone.
@@ -114,7 +66,7 @@ func TestLookupThroughEchoMiddlewares(t *testing.T) {
 		"body dump": middleware.BodyDump(func(echo.Context, []byte, []byte) {}),
 	} {
 		e := echo.New()
-		e.Use(echosession.Middleware(newManager(t)))
+		e.Use(echosession.Middleware(middlewaretest.NewManager(t, nil)))
 		e.Use(mw)
 		e.GET("/", func(c echo.Context) error {
 			if c.Get(echosession.ContextKey) != nil {

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/cloakroom/cloakroom/core"
-	"github.com/cloakroom/cloakroom/core/memstore"
 	"github.com/cloakroom/cloakroom/ginsession"
+	"github.com/cloakroom/cloakroom/internal/middlewaretest"
 	"github.com/gin-gonic/gin"
 )
 
@@ -20,10 +20,7 @@ func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *nopWriter) WriteHeader(int)             {}
 
 func benchGin(b *testing.B, withSession bool, cookie bool, h gin.HandlerFunc) {
-	m, err := core.New(memstore.New(0), core.DefaultConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := middlewaretest.NewManager(b, nil)
 	r := gin.New()
 	if withSession {
 		r.Use(ginsession.Middleware(m))

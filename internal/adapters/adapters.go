@@ -18,16 +18,20 @@ import (
 // All maps a framework's name to its Serve.
 var All = map[string]middlewaretest.Serve{"net/http": middlewaretest.ServeHTTP, "gin": ServeGin, "echo": ServeEcho}
 
-// ServeGin serves routes through Gin with ginsession.Middleware.
-func ServeGin(m *core.Manager, routes map[string]middlewaretest.Route) http.Handler {
+// ServeGin serves routes through Gin with ginsession.Middleware, and outside
+// it a middleware that reports c.Writer.Status() to outer after c.Next().
+func ServeGin(m *core.Manager, routes map[string]middlewaretest.Route, outer func(status int)) http.Handler {
 	gin.SetMode(gin.TestMode)
 	r := gin.New()
+	r.Use(func(c *gin.Context) { c.Next(); outer(c.Writer.Status()) })
 	r.Use(ginsession.Middleware(m))
 	for path, route := range routes {
 		h := func(c *gin.Context) {
 			resp := route(ginsession.Get(c), c.Request)
 			switch {
 			case resp.Status == 0:
+			case resp.Body == "" && resp.Stream == nil:
+				c.Status(resp.Status)
 			case resp.Stream != nil:
 				c.Status(resp.Status)
 				for i, chunk := range resp.Stream {
@@ -49,10 +53,19 @@ func ServeGin(m *core.Manager, routes map[string]middlewaretest.Route) http.Hand
 	return r
 }
 
-// ServeEcho serves routes through Echo with echosession.Middleware.
-func ServeEcho(m *core.Manager, routes map[string]middlewaretest.Route) http.Handler {
+// ServeEcho serves routes through Echo with echosession.Middleware, and
+// outside it a middleware that reports c.Response().Status to outer once the
+// rest of the chain has returned.
+func ServeEcho(m *core.Manager, routes map[string]middlewaretest.Route, outer func(status int)) http.Handler {
 	e := echo.New()
 	e.HideBanner = true
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			err := next(c)
+			outer(c.Response().Status)
+			return err
+		}
+	})
 	e.Use(echosession.Middleware(m))
 	for path, route := range routes {
 		h := func(c echo.Context) error {
@@ -60,6 +73,8 @@ func ServeEcho(m *core.Manager, routes map[string]middlewaretest.Route) http.Han
 			switch {
 			case resp.Status == 0:
 				return nil
+			case resp.Body == "" && resp.Stream == nil:
+				return c.NoContent(resp.Status)
 			case resp.Stream != nil:
 				c.Response().WriteHeader(resp.Status)
 				for i, chunk := range resp.Stream {

@@ -21,12 +21,14 @@ func RunCookieStore(t *testing.T, serve Serve, cs core.CookieStore, codec core.C
 	e := startEnv(t, serve, func(c *core.Config) { c.Codec = codec }, func(cfg core.Config) (*core.Manager, error) {
 		return core.NewWithCookieStore(cs, cfg)
 	})
-	t.Run("RoundTrip", e.cookieRoundTrip)
-	t.Run("CookieDefaults", e.cookieDefaults)
-	t.Run("HostileValues", e.hostileCookies)
-	t.Run("TooLarge", e.cookieTooLarge)
-	t.Run("SeveralSessionCookies", e.cookieSeveral)
-	t.Run("KeyIsVerified", e.cookieKeyVerified)
+	runCases(t, []testCase{
+		{"RoundTrip", "the session sealed into the cookie reads back from it", e.cookieRoundTrip},
+		{"CookieDefaults", "the cookie has Django's default attributes (HttpOnly, Lax, Path=/, two weeks, not Secure), and a read without a cookie sets none", e.cookieDefaults},
+		{"HostileValues", "every edited, truncated, garbage, 16 KB, non-ASCII or duplicated cookie gives 200 and an empty session, is never sent back, and tampering is logged", e.hostileCookies},
+		{"TooLarge", "a session too large for a cookie is never answered as a success and sets no cookie", e.cookieTooLarge},
+		{"SeveralSessionCookies", "planted cookies before or after the real one never hide or delete it; the cookie is deleted only when no value opens", e.cookieSeveral},
+		{"KeyIsVerified", "Session.Key never returns a cookie value it has not verified, and calling it alone uses no session", e.cookieKeyVerified},
+	})
 }
 
 // sealed returns a valid session cookie value for the /set route's data.

@@ -11,12 +11,15 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"testing"
 
 	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/core/memstore"
 )
 
 // Response is what a route answers. Status 0 writes nothing, leaving the
-// framework's implicit 200.
+// framework's implicit 200; a Status with no Body and no Stream sets only
+// the status, the framework's way (WriteHeader, c.Status, c.NoContent).
 type Response struct {
 	Status int
 	Body   string
@@ -32,7 +35,26 @@ type Route func(s *core.Session, r *http.Request) Response
 // Serve builds an http.Handler that runs m's middleware for the adapter
 // under test and dispatches GET and POST requests by path to routes. It
 // writes Response as the framework's idiom does (c.String, c.Status ...).
-type Serve func(m *core.Manager, routes map[string]Route) http.Handler
+// Outside m's middleware it installs one of the framework's own, where a
+// request logger would be, that calls outer with the status the framework
+// reports once the rest of the chain has returned.
+type Serve func(m *core.Manager, routes map[string]Route, outer func(status int)) http.Handler
+
+// NewManager returns a manager over a fresh memory store with the default
+// configuration, edited by edit when it is not nil: the plain manager of an
+// adapter's own tests.
+func NewManager(tb testing.TB, edit func(*core.Config)) *core.Manager {
+	tb.Helper()
+	cfg := core.DefaultConfig()
+	if edit != nil {
+		edit(&cfg)
+	}
+	m, err := core.New(memstore.New(0), cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
 
 // CountingStore wraps a real store, counts calls and can be made to fail.
 type CountingStore struct {

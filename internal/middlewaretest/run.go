@@ -45,6 +45,31 @@ type Env struct {
 	proceed chan struct{}
 	// late receives what the /late route's changes returned.
 	late chan lateResult
+	// outer receives the status the framework reported to the middleware
+	// outside the session's, once a request: see [Serve].
+	outer chan int
+}
+
+// seen is the outer middleware's report; a case that does not read it loses
+// nothing by reports dropped once the channel is full.
+func (e *Env) seen(status int) {
+	select {
+	case e.outer <- status:
+	default:
+	}
+}
+
+// outerStatus returns the status the outer middleware saw for the request
+// that just finished.
+func (e *Env) outerStatus(t *testing.T) int {
+	t.Helper()
+	select {
+	case status := <-e.outer:
+		return status
+	case <-time.After(10 * time.Second):
+		t.Fatal("the middleware outside the session's never saw the request end")
+		return 0
+	}
 }
 
 func (e *Env) logs() string {
@@ -81,6 +106,12 @@ func (e *Env) routes() map[string]Route {
 				return fail(err)
 			}
 			return Response{}
+		},
+		"/set-status": func(s *core.Session, r *http.Request) Response {
+			if err := s.Set("quiet", true); err != nil {
+				return fail(err)
+			}
+			return Response{Status: http.StatusNoContent}
 		},
 		"/get": func(s *core.Session, r *http.Request) Response {
 			n, _, err1 := core.GetAs[int](s, "n")
@@ -199,7 +230,7 @@ func (x suite) newEnv(t *testing.T, edit func(*core.Config)) *Env {
 // default configuration, logging to the Env, edited by edit.
 func startEnv(t *testing.T, serve Serve, edit func(*core.Config), open func(core.Config) (*core.Manager, error)) *Env {
 	t.Helper()
-	e := &Env{T: t, Log: new(bytes.Buffer), proceed: make(chan struct{}), late: make(chan lateResult, 1)}
+	e := &Env{T: t, Log: new(bytes.Buffer), proceed: make(chan struct{}), late: make(chan lateResult, 1), outer: make(chan int, 64)}
 	cfg := core.DefaultConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(syncWriter{&e.logMu, e.Log}, nil))
 	if edit != nil {
@@ -210,7 +241,7 @@ func startEnv(t *testing.T, serve Serve, edit func(*core.Config), open func(core
 		t.Fatal(err)
 	}
 	e.Mgr = m
-	e.Server = httptest.NewServer(serve(m, e.routes()))
+	e.Server = httptest.NewServer(serve(m, e.routes(), e.seen))
 	t.Cleanup(e.Server.Close)
 	return e
 }
@@ -295,12 +326,10 @@ func wantStatus(t *testing.T, r Reply, status int) {
 }
 
 // RunWith checks every request/response rule through serve with the stores
-// newStore returns.
+// newStore returns: each rule is a subtest, which states the rule when it
+// fails.
 func RunWith(t *testing.T, serve Serve, newStore NewStore) {
-	x := suite{serve: serve, newStore: newStore}
-	for _, c := range x.cases() {
-		t.Run(c.name, c.run)
-	}
+	runCases(t, suite{serve: serve, newStore: newStore}.cases())
 }
 
 // suite is one framework and one kind of store under test.
@@ -314,37 +343,57 @@ func Run(t *testing.T, serve Serve) {
 	RunWith(t, serve, func(*testing.T) core.Store { return memstore.New(0) })
 }
 
+// testCase is one named rule: run checks it as the subtest called name,
+// and rule is the one-line statement of it that a failure repeats.
 type testCase struct {
 	name string
+	rule string
 	run  func(t *testing.T)
+}
+
+// runCases runs each case as a subtest named after it; when one fails, its
+// last line states the rule it checks.
+func runCases(t *testing.T, cases []testCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("%s checks the rule: %s", c.name, c.rule)
+				}
+			})
+			c.run(t)
+		})
+	}
 }
 
 func (x suite) cases() []testCase {
 	return []testCase{
-		{"CookieDefaults", x.cookieDefaults},
-		{"RoundTripTypes", x.roundTrip},
-		{"UntouchedCostsNothing", x.untouched},
-		{"ReadOnlyNeverSaves", x.readOnly},
-		{"UnknownKeyNotAdopted", x.fixation},
-		{"InvalidCookies", x.invalidCookies},
-		{"Flush", x.flush},
-		{"CycleKey", x.cycle},
-		{"ClearKeepsKey", x.clearKeepsKey},
-		{"NoSaveOn5xx", x.noSaveOn5xx},
-		{"SaveFailureIsNotSuccess", x.saveFailure},
-		{"ConcurrentDeleteIs400", x.deletedConcurrently},
-		{"LoadFailure", x.loadFailure},
-		{"TamperedData", x.tampered},
-		{"Expiry", x.expiry},
-		{"ExpireAtBrowserClose", x.browserClose},
-		{"SaveEveryRequest", x.saveEvery},
-		{"ImplicitOK", x.implicitOK},
-		{"FakeClock", x.fakeClock},
-		{"Streaming", x.streaming},
-		{"Parallel", x.parallel},
-		{"ChangeAfterResponseStarted", x.lateChanges},
-		{"SaveIsNotACommit", x.saveIsNotCommit},
-		{"SeveralSessionCookies", x.severalCookies},
+		{"CookieDefaults", "a saved session sets a 32-character key cookie with Django's attributes (two weeks, Path=/, HttpOnly, Lax) and Vary: Cookie; configured ones replace them", x.cookieDefaults},
+		{"RoundTripTypes", "numbers, times, structs and 64-bit integers read back as they were set", x.roundTrip},
+		{"UntouchedCostsNothing", "a request that never uses the session calls no store and sets neither a cookie nor Vary", x.untouched},
+		{"ReadOnlyNeverSaves", "a request that only reads loads once, never saves and sets no cookie, with Vary: Cookie", x.readOnly},
+		{"UnknownKeyNotAdopted", "a cookie naming a key the store does not have is never adopted: the session gets a fresh key", x.fixation},
+		{"InvalidCookies", "a malformed cookie never reaches the store: the request gets an empty session and the cookie is deleted", x.invalidCookies},
+		{"Flush", "Flush deletes the record and expires the cookie with the same attributes", x.flush},
+		{"CycleKey", "CycleKey moves the data to a new key and deletes the old record", x.cycle},
+		{"ClearKeepsKey", "Clear empties the session and keeps its key, as Django does", x.clearKeepsKey},
+		{"NoSaveOn5xx", "a handler's 5xx response is passed on and the session is not saved", x.noSaveOn5xx},
+		{"SaveFailureIsNotSuccess", "when the save fails the client gets a 500 without the handler's body or a cookie, and the failure is logged", x.saveFailure},
+		{"SaveFailureSeenOutside", "when the save fails, middleware outside the session's sees the 500 the client got, not the handler's status", x.saveFailureSeenOutside},
+		{"ConcurrentDeleteIs400", "an update of a session deleted during the request (a logout elsewhere) answers 400 and sets no cookie", x.deletedConcurrently},
+		{"LoadFailure", "when the load fails the request answers 5xx, nothing is saved, and the data is there once the store recovers", x.loadFailure},
+		{"TamperedData", "corrupt stored data gives an empty session and a logged warning, never an error page", x.tampered},
+		{"Expiry", "SetExpireAtBrowserClose, SetExpiry, ResetExpiry and SetExpiryAt set the cookie's Max-Age and the stored expiry as Django's set_expiry does", x.expiry},
+		{"ExpireAtBrowserClose", "with ExpireAtBrowserClose the cookie has no Max-Age or Expires unless the session sets its own expiry", x.browserClose},
+		{"SaveEveryRequest", "with SaveEveryRequest a read saves and sets the cookie again, but an empty session is not saved", x.saveEvery},
+		{"ImplicitOK", "a handler that writes nothing still gets the session cookie on the implicit 200", x.implicitOK},
+		{"FakeClock", "Config.Now sets the cookie's Expires and the stored expiry", x.fakeClock},
+		{"Streaming", "a streamed response carries the cookie and is not buffered", x.streaming},
+		{"Parallel", "concurrent clients each see only their own session's count", x.parallel},
+		{"ChangeAfterResponseStarted", "every session change after the headers were sent returns ErrResponseStarted, leaves the stored session as it was and logs one warning a request", x.lateChanges},
+		{"SaveIsNotACommit", "Session.Save inside the handler is not a commit: changes after it are saved and answered with the cookie", x.saveIsNotCommit},
+		{"SeveralSessionCookies", "planted session cookies beside the real one never hide or delete it, and cost at most MaxSessionCookies lookups", x.severalCookies},
 	}
 }
 
@@ -565,6 +614,20 @@ func (x suite) saveFailure(t *testing.T) {
 	}
 	if !strings.Contains(e.logs(), "injected store failure") {
 		t.Errorf("the save failure was not logged: %q", e.logs())
+	}
+}
+
+// saveFailureSeenOutside checks what a request logger outside the session's
+// middleware sees when the save fails, for a handler that writes a body,
+// one that sets only a status and one that writes nothing.
+func (x suite) saveFailureSeenOutside(t *testing.T) {
+	e := x.newEnv(t, nil)
+	e.Store.FailSave.Store(true)
+	for _, path := range []string{"/set", "/set-status", "/set-nowrite"} {
+		r := e.client().get(t, path)
+		if seen := e.outerStatus(t); r.Status != http.StatusInternalServerError || seen != r.Status {
+			t.Errorf("%s with a failing store: the client got %d, the outer middleware saw %d; want 500 for both", path, r.Status, seen)
+		}
 	}
 }
 
