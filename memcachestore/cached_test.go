@@ -16,7 +16,7 @@ func TestConformanceCachedOverMemstore(t *testing.T) {
 		t.Run(map[int]string{1: "one-server", 3: "three-servers"}[n], func(t *testing.T) {
 			_, addrs := memcachedtest.StartN(t, n)
 			storetest.Run(t, func(t *testing.T) core.Store {
-				st, err := cachedstore.New(newStore(t, addrs), memstore.New(0))
+				st, err := cachedstore.New(memcachedtest.Open(t, addrs), memstore.New(0))
 				if err != nil {
 					t.Fatal(err)
 				}

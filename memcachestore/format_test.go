@@ -25,7 +25,7 @@ func djangoStore(t *testing.T, addr string, opts ...djangocodec.Option) *memcach
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newStore(t, []string{addr},
+	return memcachedtest.Open(t, []string{addr},
 		memcachestore.WithPrefix(djangocodec.CacheKeyPrefix("", 1, djangocodec.CacheBackend)),
 		memcachestore.WithValueFormat(cf))
 }

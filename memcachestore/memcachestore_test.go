@@ -16,24 +16,14 @@ import (
 	"github.com/cloakroom/cloakroom/memcachestore"
 )
 
-func newStore(t *testing.T, addrs []string, opts ...memcachestore.Option) *memcachestore.Store {
-	t.Helper()
-	st, err := memcachestore.NewServers(addrs, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
 func TestConformanceOneServer(t *testing.T) {
 	srv := memcachedtest.Start(t)
-	storetest.Run(t, func(t *testing.T) core.Store { return newStore(t, []string{srv.Addr()}) }, storetest.Options{})
+	storetest.Run(t, func(t *testing.T) core.Store { return memcachedtest.Open(t, []string{srv.Addr()}) }, storetest.Options{})
 }
 
 func TestConformanceThreeServers(t *testing.T) {
 	servers, addrs := memcachedtest.StartN(t, 3)
-	storetest.Run(t, func(t *testing.T) core.Store { return newStore(t, addrs) }, storetest.Options{})
+	storetest.Run(t, func(t *testing.T) core.Store { return memcachedtest.Open(t, addrs) }, storetest.Options{})
 	// The keys really were spread: every server holds some items.
 	for i, srv := range servers {
 		st, err := srv.Stats()
@@ -64,8 +54,7 @@ func mustKey(t *testing.T) string {
 // expiring in 31 days survives, while the naive relative TTL of 31 days in
 // seconds makes memcached drop the item at once.
 func TestLongTTL(t *testing.T) {
-	srv := memcachedtest.Start(t)
-	st := newStore(t, []string{srv.Addr()})
+	st, srv := memcachedtest.Store(t)
 	rec := core.Record{Key: mustKey(t), Data: []byte(`{"remember_me":true}`), Expiry: time.Now().Add(31 * 24 * time.Hour)}
 	if err := st.Save(ctx(t), rec, core.Create); err != nil {
 		t.Fatal(err)
@@ -105,8 +94,7 @@ func TestLongTTL(t *testing.T) {
 // TestTTLReachesServer checks that memcached itself drops an item at its
 // expiry (not only our load-time check).
 func TestTTLReachesServer(t *testing.T) {
-	srv := memcachedtest.Start(t)
-	st := newStore(t, []string{srv.Addr()}, memcachestore.WithPrefix("ttl:"))
+	st, srv := memcachedtest.Store(t, memcachestore.WithPrefix("ttl:"))
 	key := mustKey(t)
 	if err := st.Save(ctx(t), core.Record{Key: key, Data: []byte(`{}`), Expiry: time.Now().Add(time.Second)}, core.Create); err != nil {
 		t.Fatal(err)
@@ -130,8 +118,7 @@ func TestTTLReachesServer(t *testing.T) {
 }
 
 func TestPastExpiryNeverStored(t *testing.T) {
-	srv := memcachedtest.Start(t)
-	st := newStore(t, []string{srv.Addr()}, memcachestore.WithPrefix("p:"))
+	st, srv := memcachedtest.Store(t, memcachestore.WithPrefix("p:"))
 	raw := memcache.New(srv.Addr())
 	defer raw.Close()
 	key := mustKey(t)
@@ -174,8 +161,7 @@ func counters(t *testing.T, srv *memcachedtest.Server) int {
 // TestInvalidKeysNeverReachServer checks on the server's own counters that
 // rejected keys produce no memcached command.
 func TestInvalidKeysNeverReachServer(t *testing.T) {
-	srv := memcachedtest.Start(t)
-	st := newStore(t, []string{srv.Addr()})
+	st, srv := memcachedtest.Store(t)
 	if err := st.Delete(ctx(t), mustKey(t)); err != nil { // open the connection
 		t.Fatal(err)
 	}
@@ -197,8 +183,7 @@ func TestInvalidKeysNeverReachServer(t *testing.T) {
 }
 
 func TestCorruptValues(t *testing.T) {
-	srv := memcachedtest.Start(t)
-	st := newStore(t, []string{srv.Addr()}, memcachestore.WithPrefix("c:"))
+	st, srv := memcachedtest.Store(t, memcachestore.WithPrefix("c:"))
 	raw := memcache.New(srv.Addr())
 	defer raw.Close()
 	good := mustKey(t)
@@ -230,8 +215,7 @@ func TestCorruptValues(t *testing.T) {
 }
 
 func TestServerDownIsAnError(t *testing.T) {
-	srv := memcachedtest.Start(t)
-	st := newStore(t, []string{srv.Addr()})
+	st, srv := memcachedtest.Store(t)
 	key := mustKey(t)
 	if err := st.Save(ctx(t), core.Record{Key: key, Data: []byte(`{}`), Expiry: time.Now().Add(time.Hour)}, core.Create); err != nil {
 		t.Fatal(err)
@@ -257,8 +241,7 @@ func TestServerDownIsAnError(t *testing.T) {
 }
 
 func TestCanceledContext(t *testing.T) {
-	srv := memcachedtest.Start(t)
-	st := newStore(t, []string{srv.Addr()})
+	st, srv := memcachedtest.Store(t)
 	if err := st.Delete(ctx(t), mustKey(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -281,8 +264,7 @@ func TestCanceledContext(t *testing.T) {
 }
 
 func TestTooLarge(t *testing.T) {
-	srv := memcachedtest.Start(t)
-	st := newStore(t, []string{srv.Addr()})
+	st, _ := memcachedtest.Store(t)
 	rec := core.Record{Key: mustKey(t), Data: []byte(`{"b":"` + strings.Repeat("x", 2<<20) + `"}`), Expiry: time.Now().Add(time.Hour)}
 	if err := st.Save(ctx(t), rec, core.Create); !errors.Is(err, core.ErrTooLarge) {
 		t.Fatalf("Save of 2 MiB = %v, want ErrTooLarge", err)
@@ -296,8 +278,8 @@ func TestTooLarge(t *testing.T) {
 
 func TestPrefixIsolation(t *testing.T) {
 	srv := memcachedtest.Start(t)
-	a := newStore(t, []string{srv.Addr()}, memcachestore.WithPrefix("app-a:"))
-	b := newStore(t, []string{srv.Addr()}, memcachestore.WithPrefix("app-b:"))
+	a := memcachedtest.Open(t, []string{srv.Addr()}, memcachestore.WithPrefix("app-a:"))
+	b := memcachedtest.Open(t, []string{srv.Addr()}, memcachestore.WithPrefix("app-b:"))
 	key := mustKey(t)
 	if err := a.Save(ctx(t), core.Record{Key: key, Data: []byte(`{"app":"a"}`), Expiry: time.Now().Add(time.Hour)}, core.Create); err != nil {
 		t.Fatal(err)

@@ -25,7 +25,7 @@ func timed(c context.Context, p core.Pinger) (time.Duration, error) {
 func TestPingAnswers(t *testing.T) {
 	_, addrs := memcachedtest.StartN(t, 3)
 	for _, servers := range [][]string{addrs[:1], addrs} {
-		st := newStore(t, servers)
+		st := memcachedtest.Open(t, servers)
 		if !core.Supports(st, core.CapPing) {
 			t.Fatal("core.Supports(store, CapPing) = false")
 		}
@@ -47,7 +47,7 @@ func TestPingAnswers(t *testing.T) {
 func TestPingServerDownAtStart(t *testing.T) {
 	srv := memcachedtest.Start(t)
 	srv.Stop()
-	st := newStore(t, []string{srv.Addr()})
+	st := memcachedtest.Open(t, []string{srv.Addr()})
 	m, err := core.New(st, core.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -75,8 +75,7 @@ func TestPingServerDownAtStart(t *testing.T) {
 // shorter context deadline and a cancellation.
 func TestPingPausedServer(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	srv := memcachedtest.Start(t)
-	st := newStore(t, []string{srv.Addr()}, memcachestore.WithTimeout(timeout))
+	st, srv := memcachedtest.Store(t, memcachestore.WithTimeout(timeout))
 	key := mustKey(t)
 	if err := st.Save(ctx(t), core.Record{Key: key, Data: []byte(`{}`), Expiry: time.Now().Add(time.Hour)}, core.Create); err != nil {
 		t.Fatal(err) // leaves a pooled connection for the Load below
@@ -108,7 +107,7 @@ func TestPingPausedServer(t *testing.T) {
 	}
 
 	// A context deadline shorter than the timeout wins.
-	long := newStore(t, []string{srv.Addr()}, memcachestore.WithTimeout(10*time.Second))
+	long := memcachedtest.Open(t, []string{srv.Addr()}, memcachestore.WithTimeout(10*time.Second))
 	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	took, err = timed(short, long)
@@ -148,7 +147,7 @@ func TestPingPausedServer(t *testing.T) {
 func TestPingServersInParallel(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	servers, addrs := memcachedtest.StartN(t, 3)
-	st := newStore(t, addrs, memcachestore.WithTimeout(timeout))
+	st := memcachedtest.Open(t, addrs, memcachestore.WithTimeout(timeout))
 	servers[0].Pause()
 	servers[2].Pause()
 	took, err := timed(ctx(t), st)

@@ -15,7 +15,6 @@ import (
 	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 	"github.com/cloakroom/cloakroom/internal/memcachedtest"
 	"github.com/cloakroom/cloakroom/internal/outagetest"
-	"github.com/cloakroom/cloakroom/memcachestore"
 )
 
 // sqliteStore opens a gormstore over a fresh SQLite file.
@@ -43,12 +42,7 @@ func TestConformanceMemcachedOverSQLite(t *testing.T) {
 	_, addrs := memcachedtest.StartN(t, 3)
 	db := sqliteStore(t)
 	storetest.Run(t, func(t *testing.T) core.Store {
-		mc, err := memcachestore.NewServers(addrs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = mc.Close() })
-		st, err := cachedstore.New(mc, db)
+		st, err := cachedstore.New(memcachedtest.Open(t, addrs), db)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -114,14 +114,7 @@ func backends() []backendSpec {
 				if err != nil {
 					return nil, err
 				}
-				cache, err := memcachestore.NewServers([]string{r.mcAddr},
-					memcachestore.WithPrefix(djangocodec.CacheKeyPrefix(r.spec.prefix, max(r.spec.ver, 1), djangocodec.CachedDBBackend)),
-					memcachestore.WithValueFormat(cf))
-				if err != nil {
-					return nil, err
-				}
-				r.t.Cleanup(func() { _ = cache.Close() })
-				st, err := cachedstore.New(cache, db, cachedstore.WithUnstampedEntries(), cachedstore.WithLogger(cfg.Logger))
+				st, err := cachedstore.New(r.djangoCache(cf, djangocodec.CachedDBBackend), db, cachedstore.WithUnstampedEntries(), cachedstore.WithLogger(cfg.Logger))
 				if err != nil {
 					return nil, err
 				}
@@ -134,16 +127,18 @@ func backends() []backendSpec {
 				if err != nil {
 					return nil, err
 				}
-				cache, err := memcachestore.NewServers([]string{r.mcAddr},
-					memcachestore.WithPrefix(djangocodec.CacheKeyPrefix(r.spec.prefix, max(r.spec.ver, 1), djangocodec.CacheBackend)),
-					memcachestore.WithValueFormat(cf))
-				if err != nil {
-					return nil, err
-				}
-				r.t.Cleanup(func() { _ = cache.Close() })
-				return core.New(cache, cfg)
+				return core.New(r.djangoCache(cf, djangocodec.CacheBackend), cfg)
 			}},
 	}
+}
+
+// djangoCache returns a store on the rig's memcached that keeps entries as
+// Django's backend does: its key layout (KEY_PREFIX:VERSION:backend module)
+// and the value format cf.
+func (r *rig) djangoCache(cf *djangocodec.CacheFormat, backend string) *memcachestore.Store {
+	return memcachedtest.Open(r.t, []string{r.mcAddr},
+		memcachestore.WithPrefix(djangocodec.CacheKeyPrefix(r.spec.prefix, max(r.spec.ver, 1), backend)),
+		memcachestore.WithValueFormat(cf))
 }
 
 // TestDjangoHTTPInterop serves a real Django (Debian's python3-django under
