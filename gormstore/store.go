@@ -21,7 +21,7 @@ type Store struct {
 	q     queries
 	vq    versionQueries
 	table string
-	cfg   config
+	cfg   options
 
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -44,19 +44,19 @@ var (
 // The store does not own db; closing the store leaves db open.
 //
 // Invalid options give an error wrapping [core.ErrInvalidConfig]; database
-// failures are returned wrapped.
+// failures are returned wrapped. A nil option is ignored.
 func New(ctx context.Context, db *gorm.DB, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, fmt.Errorf("gormstore: nil *gorm.DB: %w", core.ErrInvalidConfig)
 	}
-	cfg := defaultConfig()
+	cfg := defaultOptions()
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(&cfg)
 		}
-		if err := o(&cfg); err != nil {
-			return nil, err
-		}
+	}
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
 	// Drop any conditions or table chained onto db by the caller.
 	db = db.Session(&gorm.Session{NewDB: true})

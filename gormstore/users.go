@@ -17,9 +17,10 @@ const UserTableSuffix = "_user"
 // that [core.Manager.LogoutEverywhere] can delete all of a user's sessions
 // (after a password change). The session table itself is left as Django
 // made it. Without this option the store does not offer core.UserIndex
-// behaviour: LinkUser does nothing and DeleteUserSessions fails.
+// behaviour (the default): LinkUser does nothing and DeleteUserSessions
+// fails.
 func WithUserIndex() Option {
-	return func(c *config) error { c.userIndex = true; return nil }
+	return func(o *options) { o.userIndex = true }
 }
 
 func (s *Store) userTable() string { return s.table + UserTableSuffix }

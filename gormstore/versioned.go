@@ -18,9 +18,9 @@ const VersionColumn = "cloakroom_version"
 // change. It adds the column cloakroom_version bigint NOT NULL DEFAULT 1 to
 // the table when it is missing (the only time gormstore alters a table, and
 // only when asked); Django ignores the column, and its inserts get the
-// default.
+// default. It is off by default.
 func WithVersioning() Option {
-	return func(c *config) error { c.versioning = true; return nil }
+	return func(o *options) { o.versioning = true }
 }
 
 func (s *Store) setUpVersioning(ctx context.Context) error {
