@@ -27,8 +27,9 @@ type ValueFormat interface {
 
 // WithValueFormat makes the store write and read values in format f
 // instead of its own header. Use it with [WithPrefix] set to the other
-// program's key prefix.
-func WithValueFormat(f ValueFormat) Option { return func(s *Store) { s.format = f } }
+// program's key prefix. By default (or with a nil f) the store writes its
+// own header.
+func WithValueFormat(f ValueFormat) Option { return func(o *options) { o.format = f } }
 
 // item builds the memcached item that stores rec.
 func (s *Store) item(mkey string, rec core.Record, exp int32) (*memcache.Item, error) {

@@ -68,28 +68,37 @@ const MaxPrefixLength = 250 - core.MaxKeyLength
 // Store keeps session records in memcached. It is safe for concurrent use.
 // Create it with [New] or [NewServers].
 type Store struct {
-	client     *memcache.Client
-	servers    *memcache.ServerList // the client's servers; nil for a client passed to New
-	owned      bool                 // the store built the client and closes it
-	prefix     string
-	now        func() time.Time
-	timeout    time.Duration // the client's Timeout, for NewServers
-	setTimeout bool          // WithTimeout was given
-	format     ValueFormat   // nil: the store's own header
+	client  *memcache.Client
+	servers *memcache.ServerList // the client's servers; nil for a client passed to New
+	owned   bool                 // the store built the client and closes it
+	prefix  string
+	now     func() time.Time
+	timeout time.Duration // the client's Timeout, for NewServers
+	format  ValueFormat   // nil: the store's own header
 }
 
-// Option configures a [Store].
-type Option func(*Store)
+// options holds the settings the options of [New] and [NewServers] set.
+type options struct {
+	prefix     string
+	now        func() time.Time
+	timeout    time.Duration
+	setTimeout bool        // WithTimeout was given
+	format     ValueFormat // nil: the store's own header
+}
+
+// Option configures a [Store]; pass options to [New] or [NewServers].
+type Option func(*options)
 
 // WithPrefix sets the string put before every session key to form the
-// memcached key, so that several applications can share servers. It must
-// be at most [MaxPrefixLength] bytes without spaces or control characters.
-func WithPrefix(prefix string) Option { return func(s *Store) { s.prefix = prefix } }
+// memcached key, so that several applications can share servers (default
+// [DefaultPrefix]). It must be at most [MaxPrefixLength] bytes without
+// spaces or control characters.
+func WithPrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
 
-// WithClock makes the store read the time from now instead of time.Now.
-// memcached keeps its own clock, so this only changes the expiry checks and
-// TTLs computed on this side.
-func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+// WithClock makes the store read the time from now instead of time.Now
+// (the default). memcached keeps its own clock, so this only changes the
+// expiry checks and TTLs computed on this side. now must not be nil.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithTimeout sets the client's Timeout, which bounds every call of the
 // store and [Store.Ping] (see the package comment); the default is
@@ -97,7 +106,23 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // [New], set the Timeout field of the client instead ([New] refuses this
 // option rather than change a client it does not own).
 func WithTimeout(d time.Duration) Option {
-	return func(s *Store) { s.timeout, s.setTimeout = d, true }
+	return func(o *options) { o.timeout, o.setTimeout = d, true }
+}
+
+// newOptions applies opts to the defaults and checks the settings both
+// constructors share.
+func newOptions(opts []Option) (options, error) {
+	o := options{prefix: DefaultPrefix, now: time.Now, timeout: DefaultTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := checkPrefix(o.prefix); err != nil {
+		return options{}, err
+	}
+	if o.now == nil {
+		return options{}, fmt.Errorf("memcachestore: nil clock: %w", core.ErrInvalidConfig)
+	}
+	return o, nil
 }
 
 // New returns a store that uses client, which the caller built (with its
@@ -109,28 +134,14 @@ func New(client *memcache.Client, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, fmt.Errorf("memcachestore: nil client: %w", core.ErrInvalidConfig)
 	}
-	s, err := newStore(client, opts)
+	o, err := newOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	if s.setTimeout {
+	if o.setTimeout {
 		return nil, fmt.Errorf("memcachestore: WithTimeout is for NewServers; set the Timeout of the client passed to New: %w", core.ErrInvalidConfig)
 	}
-	return s, nil
-}
-
-func newStore(client *memcache.Client, opts []Option) (*Store, error) {
-	s := &Store{client: client, prefix: DefaultPrefix, now: time.Now}
-	for _, o := range opts {
-		o(s)
-	}
-	if err := checkPrefix(s.prefix); err != nil {
-		return nil, err
-	}
-	if s.now == nil {
-		return nil, fmt.Errorf("memcachestore: nil clock: %w", core.ErrInvalidConfig)
-	}
-	return s, nil
+	return &Store{client: client, prefix: o.prefix, now: o.now, format: o.format}, nil
 }
 
 // NewServers returns a store with its own client over the given servers
@@ -151,29 +162,25 @@ func NewServers(servers []string, opts ...Option) (*Store, error) {
 	if err := list.SetServers(servers...); err != nil {
 		return nil, fmt.Errorf("memcachestore: servers %q: %w: %w", servers, core.ErrInvalidConfig, err)
 	}
-	client := memcache.NewFromSelector(list)
-	s, err := newStore(client, opts)
+	o, err := newOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case !s.setTimeout:
-		s.timeout = DefaultTimeout
-	case s.timeout <= 0:
-		return nil, fmt.Errorf("memcachestore: timeout %v must be positive: %w", s.timeout, core.ErrInvalidConfig)
+	if o.timeout <= 0 {
+		return nil, fmt.Errorf("memcachestore: timeout %v: want a positive duration: %w", o.timeout, core.ErrInvalidConfig)
 	}
-	client.Timeout = s.timeout
-	s.servers, s.owned = list, true
-	return s, nil
+	client := memcache.NewFromSelector(list)
+	client.Timeout = o.timeout
+	return &Store{client: client, servers: list, owned: true, prefix: o.prefix, now: o.now, timeout: o.timeout, format: o.format}, nil
 }
 
 func checkPrefix(p string) error {
 	if len(p) > MaxPrefixLength {
-		return fmt.Errorf("memcachestore: prefix of %d bytes is longer than %d: %w", len(p), MaxPrefixLength, core.ErrInvalidConfig)
+		return fmt.Errorf("memcachestore: prefix of %d bytes: longer than %d: %w", len(p), MaxPrefixLength, core.ErrInvalidConfig)
 	}
 	for i := 0; i < len(p); i++ {
 		if p[i] <= ' ' || p[i] >= 0x7f {
-			return fmt.Errorf("memcachestore: prefix %q has a space, control or non-ASCII byte: %w", p, core.ErrInvalidConfig)
+			return fmt.Errorf("memcachestore: prefix %q: has a space, control or non-ASCII byte: %w", p, core.ErrInvalidConfig)
 		}
 	}
 	return nil

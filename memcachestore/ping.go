@@ -52,12 +52,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	for i, a := range addrs {
 		wg.Go(func() {
 			if err := pingServer(ctx, a, deadline); err != nil {
-				errs[i] = fmt.Errorf("memcachestore: ping %s: %w", a, s.explain(ctx, err, byCtx))
+				errs[i] = fmt.Errorf("%s: %w", a, s.explain(ctx, err, byCtx))
 			}
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("memcachestore: ping: %w", err)
+	}
+	return nil
 }
 
 // explain says why a ping failed: ctx ended (the error then matches
