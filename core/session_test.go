@@ -12,20 +12,12 @@ import (
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/memstore"
+	"github.com/cloakroom/cloakroom/internal/middlewaretest"
 )
 
-func newManager(t *testing.T, edit func(*core.Config)) *core.Manager {
-	t.Helper()
-	cfg := core.DefaultConfig()
-	if edit != nil {
-		edit(&cfg)
-	}
-	m, err := core.New(memstore.New(0), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
+// newManager returns a manager over a fresh memory store with the default
+// configuration, edited by edit when it is not nil.
+var newManager = middlewaretest.NewManager
 
 func newSession(t *testing.T, m *core.Manager) *core.Session {
 	return begin(m, httptest.NewRequest("GET", "/", nil))
