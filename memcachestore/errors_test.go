@@ -86,8 +86,7 @@ func TestErrorMessagesNoServer(t *testing.T) {
 }
 
 func TestErrorMessages(t *testing.T) {
-	srv := memcachedtest.Start(t)
-	st := newStore(t, []string{srv.Addr()})
+	st, srv := memcachedtest.Store(t)
 	c := ctx(t)
 	key := mustKey(t)
 	rec := core.Record{Key: key, Data: []byte("{}"), Expiry: time.Now().Add(time.Hour)}
