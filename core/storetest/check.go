@@ -35,11 +35,11 @@ type ruled struct {
 
 func (r ruled) with(msg string) string { return msg + "\n(rule: " + r.rule + ")" }
 
+// sprintln formats args as Error and Fatal do, without the newline.
+func sprintln(args []any) string { return strings.TrimSuffix(fmt.Sprintln(args...), "\n") }
+
 // Error reports a failure, followed by the rule.
-func (r ruled) Error(args ...any) {
-	r.T.Helper()
-	r.T.Error(r.with(strings.TrimSuffix(fmt.Sprintln(args...), "\n")))
-}
+func (r ruled) Error(args ...any) { r.T.Helper(); r.T.Error(r.with(sprintln(args))) }
 
 // Errorf reports a failure, followed by the rule.
 func (r ruled) Errorf(format string, args ...any) {
@@ -48,10 +48,7 @@ func (r ruled) Errorf(format string, args ...any) {
 }
 
 // Fatal reports a failure, followed by the rule, and ends the check.
-func (r ruled) Fatal(args ...any) {
-	r.T.Helper()
-	r.T.Fatal(r.with(strings.TrimSuffix(fmt.Sprintln(args...), "\n")))
-}
+func (r ruled) Fatal(args ...any) { r.T.Helper(); r.T.Fatal(r.with(sprintln(args))) }
 
 // Fatalf reports a failure, followed by the rule, and ends the check.
 func (r ruled) Fatalf(format string, args ...any) {
