@@ -11,13 +11,24 @@ import (
 type users struct {
 	mu     sync.RWMutex
 	hashes map[string][]byte
+	// decoy is what a password is compared against when the user name is
+	// unknown. It is hashed once, at start-up, with the cost of the real
+	// hashes, so that a wrong name costs exactly as many bcrypt rounds as a
+	// wrong password: the answer's timing does not tell which user names
+	// exist.
+	decoy []byte
 }
 
 // demoUsers are the accounts the login page lists.
 var demoUsers = map[string]string{"alice": "wonderland", "bob": "builder"}
 
+// newUsers hashes the demo passwords and the decoy with bcrypt at cost.
 func newUsers(cost int) (*users, error) {
-	u := &users{hashes: map[string][]byte{}}
+	decoy, err := bcrypt.GenerateFromPassword([]byte("no user has this password"), cost)
+	if err != nil {
+		return nil, err
+	}
+	u := &users{hashes: map[string][]byte{}, decoy: decoy}
 	for name, pw := range demoUsers {
 		if err := u.setPassword(name, pw, cost); err != nil {
 			return nil, err
@@ -26,6 +37,8 @@ func newUsers(cost int) (*users, error) {
 	return u, nil
 }
 
+// setPassword replaces name's hash. cost must be the cost newUsers was
+// given, or the decoy would no longer cost as much as a real check.
 func (u *users) setPassword(name, pw string, cost int) error {
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
 	if err != nil {
@@ -37,17 +50,21 @@ func (u *users) setPassword(name, pw string, cost int) error {
 	return nil
 }
 
-// check reports whether pw is name's password, in constant time per hash.
-func (u *users) check(name, pw string) bool {
+// hashFor returns the hash a sign-in as name is checked against: the user's
+// own, or the decoy (known false) for a name nobody has.
+func (u *users) hashFor(name string) (hash []byte, known bool) {
 	u.mu.RLock()
-	h, ok := u.hashes[name]
-	u.mu.RUnlock()
-	if !ok {
-		// Spend the same time as for a real user, so timing reveals nothing.
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(pw))
-		return false
+	defer u.mu.RUnlock()
+	if h, ok := u.hashes[name]; ok {
+		return h, true
 	}
-	return bcrypt.CompareHashAndPassword(h, []byte(pw)) == nil
+	return u.decoy, false
 }
 
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("dummy password"), bcrypt.MinCost)
+// check reports whether pw is name's password. Known and unknown names
+// cost the same bcrypt comparison.
+func (u *users) check(name, pw string) bool {
+	h, known := u.hashFor(name)
+	ok := bcrypt.CompareHashAndPassword(h, []byte(pw)) == nil
+	return ok && known
+}
