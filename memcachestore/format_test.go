@@ -46,7 +46,11 @@ func TestDjangoFormatItems(t *testing.T) {
 	raw := memcache.New(srv.Addr())
 	key := mustKey(t)
 	at := time.Now().Add(time.Hour).Truncate(time.Microsecond)
-	data := []byte(`{"_session_expiry":"` + at.UTC().Format("2006-01-02T15:04:05.999999-07:00") + `","cart":[1,2]}`)
+	iso := "2006-01-02T15:04:05.000000-07:00" // Python's isoformat: six digits, or none for 0 µs
+	if at.Nanosecond() == 0 {
+		iso = "2006-01-02T15:04:05-07:00"
+	}
+	data := []byte(`{"_session_expiry":"` + at.UTC().Format(iso) + `","cart":[1,2]}`)
 	if err := st.Save(ctx(t), core.Record{Key: key, Data: data, Expiry: at}, core.Create); err != nil {
 		t.Fatal(err)
 	}
