@@ -28,7 +28,7 @@ type route struct {
 
 // App is the shop: catalogue, cart, checkout, preferences, accounts.
 type App struct {
-	m         *core.Manager
+	m         *core.Manager // set by newShop once the store is open
 	users     *users
 	bcrypt    int
 	tmpl      map[string]*template.Template
@@ -41,15 +41,17 @@ type App struct {
 const (
 	keyCart     = "cart"
 	keyCheckout = "checkout"
-	keyTheme    = "theme"
+	keyOrder    = "order"
 	keyVisits   = "visits"
 )
 
-func newApp(m *core.Manager, u *users, bcryptCost int, storeName, framework string, log *slog.Logger) (*App, error) {
-	a := &App{m: m, users: u, bcrypt: bcryptCost, storeName: storeName, framework: framework, log: log, tmpl: map[string]*template.Template{}}
+// newApp builds the shop's pages; newShop then opens the store with
+// a.sessionConfig() and sets a.m.
+func newApp(u *users, bcryptCost int, storeName, framework string, log *slog.Logger) (*App, error) {
+	a := &App{users: u, bcrypt: bcryptCost, storeName: storeName, framework: framework, log: log, tmpl: map[string]*template.Template{}}
 	funcs := template.FuncMap{"money": money}
-	for _, page := range []string{"catalogue", "cart", "address", "shipping", "review", "login", "prefs", "password", "error"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+	for _, page := range []string{"catalogue", "cart", "address", "shipping", "review", "order", "login", "prefs", "password", "error"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/totals.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", page, err)
 		}
@@ -71,6 +73,7 @@ func (a *App) routes() []route {
 		{"POST", "/checkout/shipping", a.shipping},
 		{"GET", "/checkout/review", a.review},
 		{"POST", "/checkout/place", a.place},
+		{"GET", "/order", a.order},
 		{"GET", "/prefs", a.prefs},
 		{"POST", "/prefs", a.prefs},
 		{"GET", "/login", a.login},
@@ -92,7 +95,7 @@ type page struct {
 
 // render counts the visit, reads the flashes and writes the page.
 func (a *App) render(w http.ResponseWriter, r *http.Request, s *core.Session, status int, name, title string, data any) {
-	p := page{Title: title, Store: a.storeName, Framework: a.framework, Data: data, Theme: "light"}
+	p := page{Title: title, Store: a.storeName, Framework: a.framework, Data: data, Theme: theme(r)}
 	err := core.Modify(s, keyVisits, func(n int, _ bool) (int, error) { return n + 1, nil })
 	if err == nil {
 		p.Visits, _, err = core.GetAs[int](s, keyVisits)
@@ -104,48 +107,15 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, s *core.Session, st
 		p.Flashes, err = flash.Read(s)
 	}
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
-	}
-	if t, _, _ := core.GetAs[string](s, keyTheme); t == "dark" {
-		p.Theme = "dark"
 	}
 	p.User, _ = s.UserID()
 	cart, _ := a.loadCart(s)
 	_, _, p.CartCount = cart.lines()
 	var buf strings.Builder
 	if err := a.tmpl[name].Execute(&buf, p); err != nil {
-		a.fail(w, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(buf.String()))
-}
-
-// fail answers a failed session change: 413 with the shop's own page when
-// the visitor sent more than a session may hold (core.ErrTooLarge: nothing
-// was stored, the session is as it was), 503 when the session store is
-// unavailable.
-func (a *App) fail(w http.ResponseWriter, err error) {
-	if errors.Is(err, core.ErrTooLarge) {
-		a.log.Warn("shop: session change refused", "error", err)
-		a.errorPage(w, http.StatusRequestEntityTooLarge, "Too much to remember",
-			"What you entered is too long for us to keep. Please shorten it and try again; your cart is still there.")
-		return
-	}
-	a.log.Error("shop: request failed", "error", err)
-	http.Error(w, "The shop is having trouble remembering things right now. Please try again.", http.StatusServiceUnavailable)
-}
-
-// errorPage writes the shop's error page without touching the session,
-// which may be what failed.
-func (a *App) errorPage(w http.ResponseWriter, status int, title, msg string) {
-	var buf strings.Builder
-	p := page{Title: title, Theme: "light", Store: a.storeName, Framework: a.framework, Data: msg}
-	if err := a.tmpl["error"].Execute(&buf, p); err != nil {
-		a.log.Error("shop: rendering the error page", "error", err)
-		http.Error(w, msg, status)
+		a.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -185,7 +155,7 @@ func (a *App) cartAdd(w http.ResponseWriter, r *http.Request, s *core.Session) {
 		err = flash.Add(s, flash.Success, fmt.Sprintf("Added to cart: %d × %s", qty, p.Name))
 	}
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	redirect(w, r, "/cart")
@@ -194,11 +164,11 @@ func (a *App) cartAdd(w http.ResponseWriter, r *http.Request, s *core.Session) {
 func (a *App) cart(w http.ResponseWriter, r *http.Request, s *core.Session) {
 	c, err := a.loadCart(s)
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
-	lines, total, count := c.lines()
-	a.render(w, r, s, 200, "cart", "Your cart", map[string]any{"Lines": lines, "Total": total, "Count": count})
+	lines, sub, count := c.lines()
+	a.render(w, r, s, 200, "cart", "Your cart", map[string]any{"Lines": lines, "Subtotal": money(sub), "Count": count})
 }
 
 func (a *App) cartUpdate(w http.ResponseWriter, r *http.Request, s *core.Session) {
@@ -224,7 +194,7 @@ func (a *App) cartUpdate(w http.ResponseWriter, r *http.Request, s *core.Session
 		return c, nil
 	})
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	redirect(w, r, "/cart")
@@ -233,6 +203,15 @@ func (a *App) cartUpdate(w http.ResponseWriter, r *http.Request, s *core.Session
 // Checkout keeps the partial answers of the checkout form.
 type Checkout struct {
 	Name, Email, Address, Shipping string
+}
+
+// complete reports whether every step of the checkout was answered.
+func (c Checkout) complete() bool { return c.Name != "" && c.Address != "" && c.Shipping != "" }
+
+// Order is a placed order, kept in the session for its confirmation page.
+type Order struct {
+	Checkout Checkout
+	Quote    Quote
 }
 
 func (a *App) loadCheckout(s *core.Session) Checkout {
@@ -273,7 +252,7 @@ func (a *App) address(w http.ResponseWriter, r *http.Request, s *core.Session) {
 		c.Email = strings.TrimSpace(r.PostFormValue("email"))
 		c.Address = strings.TrimSpace(r.PostFormValue("address"))
 		if err := s.Set(keyCheckout, c); err != nil {
-			a.fail(w, err)
+			a.fail(w, r, err)
 			return
 		}
 		if c.Name != "" && c.Address != "" && strings.Contains(c.Email, "@") {
@@ -298,7 +277,7 @@ func (a *App) shipping(w http.ResponseWriter, r *http.Request, s *core.Session) 
 		if m := r.PostFormValue("shipping"); m == "standard" || m == "express" {
 			c.Shipping = m
 			if err := s.Set(keyCheckout, c); err != nil {
-				a.fail(w, err)
+				a.fail(w, r, err)
 				return
 			}
 			redirect(w, r, "/checkout/review")
@@ -306,7 +285,7 @@ func (a *App) shipping(w http.ResponseWriter, r *http.Request, s *core.Session) 
 		}
 		_ = flash.Add(s, flash.Error, "Choose a shipping method.")
 	}
-	a.render(w, r, s, 200, "shipping", "Checkout: shipping", c)
+	a.render(w, r, s, 200, "shipping", "Checkout: shipping", map[string]any{"Checkout": c, "ExpressFee": money(expressCents)})
 }
 
 func (a *App) review(w http.ResponseWriter, r *http.Request, s *core.Session) {
@@ -314,44 +293,69 @@ func (a *App) review(w http.ResponseWriter, r *http.Request, s *core.Session) {
 		return
 	}
 	c := a.loadCheckout(s)
-	if c.Name == "" || c.Shipping == "" {
+	if !c.complete() {
 		redirect(w, r, "/checkout")
 		return
 	}
-	cart, _ := a.loadCart(s)
-	lines, total, _ := cart.lines()
-	a.render(w, r, s, 200, "review", "Checkout: review", map[string]any{"Checkout": c, "Lines": lines, "Total": total})
+	cart, err := a.loadCart(s)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.render(w, r, s, 200, "review", "Checkout: review", Order{Checkout: c, Quote: quote(cart, c.Shipping)})
 }
 
+// place places the order the review page showed: the same cart, priced by
+// the same quote, shipping included.
 func (a *App) place(w http.ResponseWriter, r *http.Request, s *core.Session) {
 	if !a.needCart(w, r, s) {
 		return
 	}
 	c := a.loadCheckout(s)
-	err := s.Delete(keyCart)
+	if !c.complete() {
+		redirect(w, r, "/checkout")
+		return
+	}
+	cart, err := a.loadCart(s)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	o := Order{Checkout: c, Quote: quote(cart, c.Shipping)}
+	err = s.Set(keyOrder, o)
+	if err == nil {
+		err = s.Delete(keyCart)
+	}
 	if err == nil {
 		err = s.Delete(keyCheckout)
 	}
 	if err == nil {
-		err = flash.Add(s, flash.Success, fmt.Sprintf("Thank you, %s! Your order is on its way (%s shipping).", c.Name, c.Shipping))
+		err = flash.Add(s, flash.Success, fmt.Sprintf("Thank you, %s! Your order of %s is on its way (%s shipping).", c.Name, o.Quote.Total, c.Shipping))
 	}
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
-	redirect(w, r, "/")
+	redirect(w, r, "/order")
+}
+
+// order shows the order just placed.
+func (a *App) order(w http.ResponseWriter, r *http.Request, s *core.Session) {
+	o, ok, err := core.GetAs[Order](s, keyOrder)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !ok {
+		redirect(w, r, "/")
+		return
+	}
+	a.render(w, r, s, 200, "order", "Your order", o)
 }
 
 func (a *App) prefs(w http.ResponseWriter, r *http.Request, s *core.Session) {
 	if r.Method == http.MethodPost {
-		theme := r.PostFormValue("theme")
-		if theme != "light" && theme != "dark" {
-			theme = "light"
-		}
-		if err := s.Set(keyTheme, theme); err != nil {
-			a.fail(w, err)
-			return
-		}
+		setTheme(w, r, r.PostFormValue("theme"))
 		_ = flash.Add(s, flash.Success, "Preferences saved.")
 		redirect(w, r, "/prefs")
 		return
@@ -373,7 +377,7 @@ func (a *App) login(w http.ResponseWriter, r *http.Request, s *core.Session) {
 				err = flash.Add(s, flash.Success, "Welcome back, "+name+".")
 			}
 			if err != nil {
-				a.fail(w, err)
+				a.fail(w, r, err)
 				return
 			}
 			redirect(w, r, "/cart")
@@ -385,9 +389,17 @@ func (a *App) login(w http.ResponseWriter, r *http.Request, s *core.Session) {
 	a.render(w, r, s, status, "login", "Sign in", demoUsers)
 }
 
+// logout flushes the session: the user, the cart, the checkout and the
+// CSRF token go, on the server and in the cookie. The confirmation is a
+// flash in the fresh session that follows; the theme, in a cookie of its
+// own, stays.
 func (a *App) logout(w http.ResponseWriter, r *http.Request, s *core.Session) {
-	if err := s.Flush(); err != nil {
-		a.fail(w, err)
+	err := s.Flush()
+	if err == nil {
+		err = flash.Add(s, flash.Success, "You are signed out.")
+	}
+	if err != nil {
+		a.fail(w, r, err)
 		return
 	}
 	redirect(w, r, "/")
@@ -409,7 +421,7 @@ func (a *App) password(w http.ResponseWriter, r *http.Request, s *core.Session) 
 			_ = flash.Add(s, flash.Error, "The new password needs at least 8 characters.")
 		default:
 			if err := a.users.setPassword(user, next, a.bcrypt); err != nil {
-				a.fail(w, err)
+				a.fail(w, r, err)
 				return
 			}
 			// Sign the user out everywhere else; this browser keeps its
@@ -419,11 +431,11 @@ func (a *App) password(w http.ResponseWriter, r *http.Request, s *core.Session) 
 			if errors.Is(err, core.ErrUnsupported) {
 				msg = "Password changed. (This store cannot sign out other sessions.)"
 			} else if err != nil {
-				a.fail(w, err)
+				a.fail(w, r, err)
 				return
 			}
 			if err := s.CycleKey(); err != nil {
-				a.fail(w, err)
+				a.fail(w, r, err)
 				return
 			}
 			_ = flash.Add(s, flash.Success, msg)

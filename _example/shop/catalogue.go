@@ -44,16 +44,44 @@ type Line struct {
 	Total string
 }
 
-// lines returns the cart's rows in catalogue order, with the total.
-func (c Cart) lines() ([]Line, string, int) {
-	var out []Line
-	total, count := 0, 0
+// lines returns the cart's rows in catalogue order, with the sum of their
+// prices in cents and the number of items.
+func (c Cart) lines() (lines []Line, cents, count int) {
 	for _, p := range products {
 		if q := c[p.SKU]; q > 0 {
-			out = append(out, Line{Product: p, Qty: q, Total: money(q * p.Cents)})
-			total += q * p.Cents
+			lines = append(lines, Line{Product: p, Qty: q, Total: money(q * p.Cents)})
+			cents += q * p.Cents
 			count += q
 		}
 	}
-	return out, money(total), count
+	return lines, cents, count
+}
+
+// expressCents is the express shipping fee; standard shipping is free. The
+// shipping page advertises it and quote charges it, from this one constant.
+const expressCents = 600
+
+// shippingCents is the fee of a shipping method.
+func shippingCents(method string) int {
+	if method == "express" {
+		return expressCents
+	}
+	return 0
+}
+
+// Quote is what an order costs: the review page shows it and the placed
+// order keeps it, so the two cannot disagree.
+type Quote struct {
+	Lines                     []Line
+	Shipping                  string // the method
+	Subtotal, Fee, Total      string
+	SubtotalCents, TotalCents int
+}
+
+// quote prices the cart with the shipping method.
+func quote(c Cart, shipping string) Quote {
+	lines, sub, _ := c.lines()
+	fee := shippingCents(shipping)
+	return Quote{Lines: lines, Shipping: shipping, Subtotal: money(sub), Fee: money(fee), Total: money(sub + fee),
+		SubtotalCents: sub, TotalCents: sub + fee}
 }

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -181,20 +182,101 @@ func TestShopInBrowser(t *testing.T) {
 	}
 }
 
+// layout is what checkLayout measures on the catalogue page.
+type layout struct {
+	// Overflows lists the elements of product cards that stick out of the
+	// card's content box (right edge beyond it by more than half a pixel).
+	Overflows []struct {
+		Card, Element string
+		By            float64
+	}
+	// ScrollWidth is the page's width; more than Width means the page
+	// scrolls sideways.
+	ScrollWidth, Width float64
+}
+
+// cardOverflowJS measures every product card: each descendant's bounding
+// box against the card's content box (its box less border and padding).
+const cardOverflowJS = `(() => {
+	const out = {Overflows: [], ScrollWidth: document.documentElement.scrollWidth, Width: window.innerWidth};
+	for (const card of document.querySelectorAll('.product')) {
+		const box = card.getBoundingClientRect(), cs = getComputedStyle(card);
+		const right = box.right - parseFloat(cs.borderRightWidth) - parseFloat(cs.paddingRight);
+		for (const el of card.querySelectorAll('*')) {
+			const r = el.getBoundingClientRect();
+			if (r.width === 0 && r.height === 0) continue; // hidden inputs
+			if (r.right > right + 0.5) {
+				out.Overflows.push({Card: card.id, Element: el.tagName.toLowerCase() + (el.name ? '[name=' + el.name + ']' : el.className ? '.' + el.className : ''), By: r.right - right});
+			}
+		}
+	}
+	return out;
+})()`
+
+// checkLayout loads the catalogue at each width and fails when a product
+// card's content sticks out of the card or the page scrolls sideways.
+func checkLayout(t *testing.T, run func(string, ...chromedp.Action), url string, widths ...int64) {
+	t.Helper()
+	for _, width := range widths {
+		var l layout
+		run("layout at "+strconv.FormatInt(width, 10)+" px",
+			chromedp.EmulateViewport(width, 900),
+			chromedp.Navigate(url),
+			chromedp.WaitVisible(".product", chromedp.ByQuery),
+			chromedp.Evaluate(cardOverflowJS, &l))
+		worst := 0.0
+		for _, o := range l.Overflows {
+			worst = max(worst, o.By)
+			t.Errorf("%d px: %s in card %s sticks out by %.1f px", width, o.Element, o.Card, o.By)
+		}
+		if l.ScrollWidth > l.Width {
+			t.Errorf("%d px: the page is %.0f px wide and scrolls sideways", width, l.ScrollWidth)
+		}
+		t.Logf("%d px: %d elements stick out of their card (worst %.1f px); page %.0f px wide", width, len(l.Overflows), worst, l.ScrollWidth)
+	}
+	run("desktop size", chromedp.EmulateViewport(1200, 900))
+}
+
 func shopJourney(t *testing.T, bin, framework string) {
 	ctx := browser(t)
-	shop := startShop(t, bin, "-framework", framework, "-store", "sqlite", "-db", filepath.Join(t.TempDir(), "sessions.db"))
+	shop := startShop(t, bin, "-framework", framework, "-store", "gorm", "-driver", "sqlite", "-dsn", filepath.Join(t.TempDir(), "sessions.db"))
 	run := func(what string, actions ...chromedp.Action) {
 		t.Helper()
 		if err := chromedp.Run(ctx, actions...); err != nil {
 			t.Fatalf("%s: %v\nserver log:\n%s", what, err, shop.log)
 		}
 	}
-	total := func() string {
+	text := func(sel string) string {
+		t.Helper()
 		var s string
-		run("read the total", chromedp.Text("#total", &s, chromedp.ByQuery))
+		run("read "+sel, chromedp.Text(sel, &s, chromedp.ByQuery))
+		return strings.TrimSpace(s)
+	}
+	theme := func() string {
+		t.Helper()
+		var s string
+		run("read the theme", chromedp.Evaluate(`document.documentElement.dataset.theme`, &s))
 		return s
 	}
+	// SHOP_SCREENSHOTS=dir writes the README's screenshots there (Gin's
+	// journey only); otherwise they go to the test's temp dir.
+	shots := t.TempDir()
+	if dir := os.Getenv("SHOP_SCREENSHOTS"); dir != "" && framework == "gin" {
+		shots = dir
+	}
+	screenshot := func(name string) {
+		t.Helper()
+		var png []byte
+		run("screenshot "+name, chromedp.Screenshot("body", &png, chromedp.ByQuery)) // the page, without the blank below it
+		p := filepath.Join(shots, name+".png")
+		if err := os.WriteFile(p, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot %s (%d bytes)", p, len(png))
+	}
+
+	// The product cards fit at phone, tablet and desktop widths.
+	checkLayout(t, run, shop.url+"/", 360, 768, 1200)
 
 	// Add two products from the catalogue.
 	run("add honey",
@@ -204,13 +286,16 @@ func shopJourney(t *testing.T, bin, framework string) {
 		chromedp.WaitVisible("#cart", chromedp.ByQuery))
 	run("add sencha",
 		chromedp.Navigate(shop.url+"/"),
+		chromedp.WaitVisible("#p-tea-sencha button", chromedp.ByQuery))
+	screenshot("catalogue")
+	run("add sencha",
 		chromedp.Click("#p-tea-sencha button", chromedp.ByQuery),
 		chromedp.WaitVisible("#cart", chromedp.ByQuery))
-	if got := total(); got != "€34.50" {
-		t.Fatalf("cart total %q, want €34.50", got)
+	if got := text("#subtotal"); got != "€34.50" {
+		t.Fatalf("cart subtotal %q, want €34.50", got)
 	}
 	run("reload", chromedp.Reload(), chromedp.WaitVisible("#cart", chromedp.ByQuery))
-	if got := total(); got != "€34.50" {
+	if got := text("#subtotal"); got != "€34.50" {
 		t.Fatalf("after reload: %q", got)
 	}
 	anon, err := sessionCookie(ctx)
@@ -221,29 +306,28 @@ func shopJourney(t *testing.T, bin, framework string) {
 	// The server process restarts; the cart is in SQLite.
 	shop.restart()
 	run("cart after restart", chromedp.Navigate(shop.url+"/cart"), chromedp.WaitVisible("#cart", chromedp.ByQuery))
-	if got := total(); got != "€34.50" {
+	if got := text("#subtotal"); got != "€34.50" {
 		t.Fatalf("after a server restart: %q", got)
 	}
 
 	// Log in: the key changes, the cart stays.
-	var user string
 	run("log in",
 		chromedp.Navigate(shop.url+"/login"),
 		chromedp.SendKeys("#username", "alice", chromedp.ByQuery),
 		chromedp.SendKeys("#password", "wonderland", chromedp.ByQuery),
 		chromedp.Click("#signin", chromedp.ByQuery),
-		chromedp.WaitVisible("#cart", chromedp.ByQuery),
-		chromedp.Text("#user", &user, chromedp.ByQuery))
-	if user != "alice" {
+		chromedp.WaitVisible("#cart", chromedp.ByQuery))
+	if user := text("#user"); user != "alice" {
 		t.Fatalf("signed in as %q", user)
 	}
 	loggedIn, _ := sessionCookie(ctx)
 	if loggedIn == anon || len(loggedIn) != 32 {
 		t.Fatalf("session cookie %q after login, was %q: the key must change", loggedIn, anon)
 	}
-	if got := total(); got != "€34.50" {
+	if got := text("#subtotal"); got != "€34.50" {
 		t.Fatalf("cart after login: %q", got)
 	}
+	screenshot("cart")
 
 	// Alice is also signed in elsewhere; changing her password here signs
 	// that other session out and keeps this one.
@@ -256,9 +340,8 @@ func shopJourney(t *testing.T, bin, framework string) {
 		chromedp.SendKeys("#current", "wonderland", chromedp.ByQuery),
 		chromedp.SendKeys("#new", "looking-glass", chromedp.ByQuery),
 		chromedp.Submit("#new", chromedp.ByQuery),
-		chromedp.WaitVisible(".flash.success", chromedp.ByQuery),
-		chromedp.Text("#user", &user, chromedp.ByQuery))
-	if user != "alice" {
+		chromedp.WaitVisible(".flash.success", chromedp.ByQuery))
+	if user := text("#user"); user != "alice" {
 		t.Fatalf("this browser was signed out by its own password change (user %q)", user)
 	}
 	if other.signedIn() {
@@ -273,32 +356,74 @@ func shopJourney(t *testing.T, bin, framework string) {
 		t.Fatalf("forged POST answered %d, want 403", status)
 	}
 	run("cart after forgery", chromedp.Navigate(shop.url+"/cart"), chromedp.WaitVisible("#cart", chromedp.ByQuery))
-	if got := total(); got != "€34.50" {
+	if got := text("#subtotal"); got != "€34.50" {
 		t.Fatalf("the forged POST changed the cart: %q", got)
 	}
 
-	// Screenshot of the cart page.
-	var png []byte
-	run("screenshot", chromedp.FullScreenshot(&png, 100))
-	shot := filepath.Join(t.TempDir(), "cart-"+framework+".png")
-	if dst := os.Getenv("SHOP_SCREENSHOT"); dst != "" && framework == "gin" {
-		shot = dst
+	// The dark theme.
+	run("dark theme",
+		chromedp.Navigate(shop.url+"/prefs"),
+		chromedp.Click("input[name=theme][value=dark]", chromedp.ByQuery),
+		chromedp.Click("form[action='/prefs'] button", chromedp.ByQuery),
+		chromedp.WaitVisible(".flash.success", chromedp.ByQuery))
+	if got := theme(); got != "dark" {
+		t.Fatalf("theme %q after choosing dark", got)
 	}
-	if err := os.WriteFile(shot, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("cart screenshot: %s (%d bytes)", shot, len(png))
 
-	// Log out: the cookie goes, and so does the cart.
+	// Check out with express shipping: the review and the placed order
+	// both charge the subtotal plus the 6.00 advertised at step 2.
+	run("address",
+		chromedp.Navigate(shop.url+"/checkout"),
+		chromedp.WaitVisible("#address", chromedp.ByQuery),
+		chromedp.SendKeys("#name", "Alice Liddell", chromedp.ByQuery),
+		chromedp.SendKeys("#email", "alice@example.com", chromedp.ByQuery),
+		chromedp.SendKeys("#address", "1 Rabbit Hole, Oxford", chromedp.ByQuery),
+		chromedp.Submit("#address", chromedp.ByQuery),
+		chromedp.WaitVisible("input[name=shipping][value=express]", chromedp.ByQuery))
+	var advertised string
+	run("shipping",
+		chromedp.Text("label:has(input[value=express])", &advertised, chromedp.ByQuery),
+		chromedp.Click("input[name=shipping][value=express]", chromedp.ByQuery),
+		chromedp.Click("form[action='/checkout/shipping'] button", chromedp.ByQuery),
+		chromedp.WaitVisible("#review", chromedp.ByQuery))
+	if !strings.Contains(advertised, "€6.00") {
+		t.Errorf("express shipping is advertised as %q, want €6.00", advertised)
+	}
+	if sub, fee, total := text("#review #subtotal"), text("#review #shipping-fee"), text("#review #total"); sub != "€34.50" || fee != "€6.00" || total != "€40.50" {
+		t.Errorf("review: subtotal %q + shipping %q = total %q; want €34.50 + €6.00 = €40.50", sub, fee, total)
+	}
+	screenshot("review-dark")
+	run("place the order", chromedp.Click("#place", chromedp.ByQuery), chromedp.WaitVisible("#order", chromedp.ByQuery))
+	if sub, fee, total := text("#order #subtotal"), text("#order #shipping-fee"), text("#order #total"); sub != "€34.50" || fee != "€6.00" || total != "€40.50" {
+		t.Errorf("placed order: subtotal %q + shipping %q = total %q; want €34.50 + €6.00 = €40.50", sub, fee, total)
+	}
+	if method := text("#order .totals tr:last-child td"); method != "Shipping (express)" {
+		t.Errorf("placed order: shipping line %q, want \"Shipping (express)\"", method)
+	}
+	if msg := text(".flash.success"); !strings.Contains(msg, "€40.50") {
+		t.Errorf("order confirmation %q does not name the total €40.50", msg)
+	}
+
+	// Something in the cart again, then sign out: the session goes (cookie,
+	// user, cart), a flash says so, and the theme stays.
+	run("add biscuits",
+		chromedp.Navigate(shop.url+"/"),
+		chromedp.Click("#p-biscuits button", chromedp.ByQuery),
+		chromedp.WaitVisible("#cart", chromedp.ByQuery))
 	run("log out", chromedp.Click("#logout", chromedp.ByQuery), chromedp.WaitVisible("#login-link", chromedp.ByQuery))
-	if c, _ := sessionCookie(ctx); c != "" {
-		// The catalogue page after logout starts a new session for the visit
-		// counter; it must not be the logged-in one.
-		if c == loggedIn {
-			t.Fatalf("the session cookie survived logout")
-		}
+	if msg := text(".flash.success"); !strings.Contains(msg, "signed out") {
+		t.Errorf("no sign-out confirmation; the flash says %q", msg)
+	}
+	if got := theme(); got != "dark" {
+		t.Errorf("theme %q after signing out, want dark (a display preference outlives the session)", got)
+	}
+	if c, _ := sessionCookie(ctx); c == loggedIn {
+		t.Fatalf("the session cookie survived logout")
 	}
 	run("cart after logout", chromedp.Navigate(shop.url+"/cart"), chromedp.WaitVisible("#empty", chromedp.ByQuery))
+	if got := theme(); got != "dark" {
+		t.Errorf("theme %q on the next page, want dark", got)
+	}
 }
 
 // device is a second client (a phone, say) with its own cookie jar.

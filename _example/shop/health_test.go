@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/cloakroom/cloakroom/gormstore"
 	"github.com/cloakroom/cloakroom/internal/memcachedtest"
 )
 
@@ -33,27 +35,37 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// shopHandler builds the shop as serve does, for one store and framework,
-// without listening.
-func shopHandler(t *testing.T, o options, framework string, log *slog.Logger) http.Handler {
+// newTestShop builds the shop as serve does (newShop), for one store and
+// framework, with the cheapest bcrypt cost, without listening.
+func newTestShop(t *testing.T, o options, log *slog.Logger) *App {
 	t.Helper()
-	m, closeStore, err := openManager(context.Background(), o)
+	if o.framework == "" {
+		o.framework = "gin"
+	}
+	if o.bcryptCost == 0 {
+		o.bcryptCost = bcrypt.MinCost
+	}
+	if o.table == "" {
+		o.table = gormstore.DefaultTableName
+	}
+	if o.driver == "" {
+		o.driver = "sqlite"
+	}
+	if (o.kind == "gorm" || o.kind == "cached") && o.dsn == "" {
+		o.dsn = filepath.Join(t.TempDir(), "sessions.db")
+	}
+	app, closeStore, err := newShop(context.Background(), o, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(closeStore)
-	u, err := newUsers(bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := newApp(m, u, bcrypt.MinCost, o.store, framework, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if framework == "echo" {
-		return echoHandler(app)
-	}
-	return ginHandler(app)
+	return app
+}
+
+// shopHandler is newTestShop's handler.
+func shopHandler(t *testing.T, o options, log *slog.Logger) http.Handler {
+	t.Helper()
+	return newTestShop(t, o, log).handler()
 }
 
 func getHealthz(h http.Handler) (int, string, time.Duration) {
@@ -70,7 +82,7 @@ func TestHealthzMemcached(t *testing.T) {
 		t.Run(framework, func(t *testing.T) {
 			srv := memcachedtest.Start(t)
 			logs := &logBuffer{}
-			h := shopHandler(t, options{store: "memcached", memcached: srv.Addr()}, framework, slog.New(slog.NewTextHandler(logs, nil)))
+			h := shopHandler(t, options{framework: framework, storeFlags: storeFlags{kind: "memcached", servers: srv.Addr()}}, slog.New(slog.NewTextHandler(logs, nil)))
 
 			if code, body, _ := getHealthz(h); code != http.StatusOK || body != "ok\n" {
 				t.Fatalf("memcached up: %d %q, want 200 \"ok\"", code, body)
@@ -107,7 +119,7 @@ func TestHealthzMemcached(t *testing.T) {
 
 // A store with nothing to ping is healthy.
 func TestHealthzMemory(t *testing.T) {
-	h := shopHandler(t, options{store: "memory"}, "gin", slog.New(slog.DiscardHandler))
+	h := shopHandler(t, options{storeFlags: storeFlags{kind: "memory"}}, slog.New(slog.DiscardHandler))
 	if code, body, _ := getHealthz(h); code != http.StatusOK || body != "ok\n" {
 		t.Fatalf("memory store: %d %q, want 200 \"ok\"", code, body)
 	}
@@ -126,7 +138,7 @@ func TestStartupWarnsWhenStoreDown(t *testing.T) {
 		logs := &logBuffer{}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		o := options{addr: "127.0.0.1:0", framework: "gin", store: "memcached", memcached: srv.Addr(), bcryptCost: bcrypt.MinCost}
+		o := options{addr: "127.0.0.1:0", framework: "gin", bcryptCost: bcrypt.MinCost, storeFlags: storeFlags{kind: "memcached", servers: srv.Addr()}}
 		go func() { done <- serve(ctx, o, slog.New(slog.NewTextHandler(logs, nil))) }()
 		deadline := time.Now().Add(10 * time.Second)
 		for !strings.Contains(logs.String(), "shop listening") {
@@ -147,5 +159,30 @@ func TestStartupWarnsWhenStoreDown(t *testing.T) {
 		if down {
 			t.Logf("start with memcached down:\n%s", logs)
 		}
+	}
+}
+
+// The cached store pings its database: with memcached stopped, sessions
+// still work (from SQLite) and /healthz answers 200; the cache outage is
+// in the log.
+func TestHealthzCachedWithMemcachedStopped(t *testing.T) {
+	srv := memcachedtest.Start(t)
+	logs := &logBuffer{}
+	app := newTestShop(t, options{storeFlags: storeFlags{kind: "cached", servers: srv.Addr()}}, slog.New(slog.NewTextHandler(logs, nil)))
+	h := app.handler()
+	if code, body, _ := getHealthz(h); code != http.StatusOK || body != "ok\n" {
+		t.Fatalf("memcached up: %d %q, want 200 \"ok\"", code, body)
+	}
+	srv.Stop()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if w.Code != http.StatusOK {
+		t.Errorf("the catalogue with memcached stopped: %d, want 200 (the database keeps the sessions)", w.Code)
+	}
+	if code, body, _ := getHealthz(h); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("memcached stopped: %d %q, want 200: the database, which the cached store pings, answers", code, body)
+	}
+	if !strings.Contains(logs.String(), srv.Addr()) {
+		t.Errorf("the cache outage is not in the log:\n%s", logs)
 	}
 }

@@ -1,17 +1,25 @@
 // Command shop is cloakroom's example app: a small tea shop with a
 // catalogue, a cart, a three-step checkout kept in the session, preferences
-// (a dark theme), a visit counter, flash messages, sign-in with bcrypt
-// passwords (the session key is cycled and the anonymous cart kept),
-// sign-out (the session is flushed), a password change that signs the user
-// out everywhere else, and CSRF tokens kept in the session.
+// (a dark theme, kept in a cookie of its own), a visit counter, flash
+// messages, sign-in with bcrypt passwords (the session key is cycled and the
+// anonymous cart kept), sign-out (the session is flushed), a password change
+// that signs the user out everywhere else, and CSRF tokens kept in the
+// session.
 //
 //	cd _example                                # the example is a module of its own
-//	go run ./shop                              # Gin on :8080, SQLite file
+//	go run ./shop                              # Gin on 127.0.0.1:8080, SQLite in the user cache dir
 //	go run ./shop -framework echo -store memory -addr 127.0.0.1:9000
+//	go run ./shop -store cached -servers 127.0.0.1:11211
+//	go run ./shop -store gorm -driver postgres -dsn 'host=127.0.0.1 user=shop dbname=shop'
 //
-// Every flag can also be set through the environment (SHOP_ADDR,
-// SHOP_FRAMEWORK, SHOP_STORE, SHOP_DB, SHOP_MEMCACHED, SHOP_DIR,
-// SHOP_COOKIE_SECRET).
+// The store flags (-store, -driver, -dsn, -table, -dir, -prefix,
+// -max-file-bytes, -servers) are spelled as the cloakroom command's, so
+// the flags that run the shop also run "cloakroom stats" and
+// "cloakroom clearsessions" on its sessions.
+//
+// Every flag can also be set through the environment: SHOP_ and the flag's
+// name in capitals, dashes as underscores (SHOP_ADDR, SHOP_STORE, SHOP_DSN,
+// SHOP_SERVERS, SHOP_COOKIE_SECRET, ...). A flag on the command line wins.
 package main
 
 import (
@@ -19,61 +27,22 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
-type options struct {
-	addr, framework, store, db, memcached, dir, cookieSecret string
-	bcryptCost                                               int
-}
-
-func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	var o options
-	fs := flag.NewFlagSet("shop", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.addr, "addr", env("SHOP_ADDR", ":8080"), "listen `address` (SHOP_ADDR)")
-	fs.StringVar(&o.framework, "framework", env("SHOP_FRAMEWORK", "gin"), "web framework: gin or echo (SHOP_FRAMEWORK)")
-	fs.StringVar(&o.store, "store", env("SHOP_STORE", "sqlite"), "session store: "+strings.Join(storeKinds, ", ")+" (SHOP_STORE)")
-	fs.StringVar(&o.db, "db", env("SHOP_DB", "shop-sessions.db"), "SQLite `file` for the sqlite and cached stores (SHOP_DB)")
-	fs.StringVar(&o.memcached, "memcached", env("SHOP_MEMCACHED", "127.0.0.1:11211"), "memcached `address` for the memcached and cached stores (SHOP_MEMCACHED)")
-	fs.StringVar(&o.dir, "dir", env("SHOP_DIR", ""), "`directory` for the file store (SHOP_DIR; default: a private directory made for this run and removed at exit)")
-	fs.StringVar(&o.cookieSecret, "cookie-secret", env("SHOP_COOKIE_SECRET", ""), "`secret` of at least 32 bytes for the cookie store (SHOP_COOKIE_SECRET)")
-	fs.IntVar(&o.bcryptCost, "bcrypt-cost", bcrypt.DefaultCost, "bcrypt cost for the demo passwords")
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	switch {
-	case fs.NArg() > 0:
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
-	case o.framework != "gin" && o.framework != "echo":
-		return o, fmt.Errorf("-framework %q: want gin or echo", o.framework)
-	case !slices.Contains(storeKinds, o.store):
-		return o, fmt.Errorf("-store %q: want one of %s", o.store, strings.Join(storeKinds, ", "))
-	case o.bcryptCost < bcrypt.MinCost || o.bcryptCost > bcrypt.MaxCost:
-		return o, fmt.Errorf("-bcrypt-cost %d: want %d to %d", o.bcryptCost, bcrypt.MinCost, bcrypt.MaxCost)
-	}
-	return o, nil
-}
-
 func main() {
+	// One log, one format: the shop's own messages, the session library's
+	// (core.Config.Logger), the request log, net/http's server errors and
+	// anything written through the standard log package all go to this
+	// handler.
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	slog.SetDefault(log)
 	o, err := parseFlags(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -91,30 +60,23 @@ func main() {
 }
 
 func serve(ctx context.Context, o options, log *slog.Logger) error {
-	m, closeStore, err := openManager(ctx, o)
+	app, closeStore, err := newShop(ctx, o, log)
 	if err != nil {
-		return fmt.Errorf("opening the %s store: %w", o.store, err)
+		return err
 	}
 	defer closeStore()
-	warnIfStoreDown(ctx, m, o.store, log)
-	u, err := newUsers(o.bcryptCost)
-	if err != nil {
-		return err
-	}
-	app, err := newApp(m, u, o.bcryptCost, o.store, o.framework, log)
-	if err != nil {
-		return err
-	}
-	h := ginHandler(app)
-	if o.framework == "echo" {
-		h = echoHandler(app)
-	}
+	warnIfStoreDown(ctx, app.m, app.storeName, log)
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("shop listening", "url", "http://"+ln.Addr().String(), "framework", o.framework, "store", o.store)
+	srv := &http.Server{
+		Handler:           app.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("shop listening", "url", "http://"+ln.Addr().String(), "framework", o.framework, "store", app.storeName,
+		"atomic", app.m.Config().Optimistic)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -126,4 +88,24 @@ func serve(ctx context.Context, o options, log *slog.Logger) error {
 	defer cancel()
 	log.Info("shop shutting down")
 	return srv.Shutdown(shutdown)
+}
+
+// newShop opens the store o names and builds the shop on it; close releases
+// the store. serve and the tests build the shop this way.
+func newShop(ctx context.Context, o options, log *slog.Logger) (app *App, close func(), err error) {
+	u, err := newUsers(o.bcryptCost)
+	if err != nil {
+		return nil, nil, err
+	}
+	app, err = newApp(u, o.bcryptCost, o.storeName(), o.framework, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := app.sessionConfig()
+	m, close, err := openManager(ctx, o, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the %s store: %w", o.storeName(), err)
+	}
+	app.m = m
+	return app, close, nil
 }

@@ -9,32 +9,35 @@ import (
 	"github.com/cloakroom/cloakroom/core/filestore"
 )
 
-// openLocal opens the file and signed-cookie stores.
-func openLocal(o options, cfg core.Config) (*core.Manager, func(), error) {
-	nop := func() {}
-	if o.store == "file" {
-		dir, cleanup := o.dir, nop
-		if dir == "" {
-			// A private directory of this run: the OS temp dir itself is
-			// shared, and filestore refuses it.
-			var err error
-			if dir, err = os.MkdirTemp("", "shop-sessions-"); err != nil {
-				return nil, nil, err
-			}
-			cleanup = func() { _ = os.RemoveAll(dir) }
-		}
-		st, err := filestore.New(dir)
-		if err != nil {
-			cleanup()
+// openFile opens the file store in -dir, or in a private directory of this
+// run that close removes.
+func openFile(f storeFlags) (core.Store, func(), error) {
+	dir, cleanup := f.dir, func() {}
+	if dir == "" {
+		// A private directory of this run: the OS temp dir itself is
+		// shared, and filestore refuses it.
+		var err error
+		if dir, err = os.MkdirTemp("", "shop-sessions-"); err != nil {
 			return nil, nil, err
 		}
-		m, err := core.New(st, cfg)
-		if err != nil {
-			cleanup()
-			return nil, nil, err
-		}
-		return m, cleanup, nil
+		cleanup = func() { _ = os.RemoveAll(dir) }
 	}
+	opts := []filestore.Option{filestore.WithMaxFileBytes(f.maxFileBytes)}
+	if f.prefix != "" {
+		opts = append(opts, filestore.WithPrefix(f.prefix))
+	}
+	st, err := filestore.New(dir, opts...)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return st, cleanup, nil
+}
+
+// openCookie builds the manager on the signed-cookie store: the session
+// travels in the cookie, so there is no record to version (no atomic mode)
+// and nothing to sign out everywhere.
+func openCookie(o options, cfg core.Config, close func()) (*core.Manager, func(), error) {
 	if len(o.cookieSecret) < cookiestore.MinSecretLength {
 		return nil, nil, errors.New("the cookie store needs -cookie-secret (or SHOP_COOKIE_SECRET) of at least 32 bytes")
 	}
@@ -44,5 +47,5 @@ func openLocal(o options, cfg core.Config) (*core.Manager, func(), error) {
 	}
 	cfg.Optimistic = false
 	m, err := core.NewWithCookieStore(st, cfg)
-	return m, nop, err
+	return m, close, err
 }

@@ -13,10 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/cloakroom/cloakroom/core"
-	"github.com/cloakroom/cloakroom/core/memstore"
 )
 
 var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
@@ -56,24 +53,9 @@ func (v *shopVisitor) do(method, path string, form url.Values) (int, string) {
 func TestCheckoutTooLarge(t *testing.T) {
 	for _, framework := range []string{"gin", "echo"} {
 		t.Run(framework, func(t *testing.T) {
-			st := memstore.New(0)
-			m, err := core.New(st, core.DefaultConfig())
-			if err != nil {
-				t.Fatal(err)
-			}
-			u, err := newUsers(bcrypt.MinCost)
-			if err != nil {
-				t.Fatal(err)
-			}
-			app, err := newApp(m, u, bcrypt.MinCost, "memory", framework, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := ginHandler(app)
-			if framework == "echo" {
-				h = echoHandler(app)
-			}
-			srv := httptest.NewServer(h)
+			app := newTestShop(t, options{framework: framework, storeFlags: storeFlags{kind: "memory"}}, slog.New(slog.DiscardHandler))
+			m, st := app.m, app.m.Store()
+			srv := httptest.NewServer(app.handler())
 			t.Cleanup(srv.Close)
 			jar, _ := cookiejar.New(nil)
 			v := &shopVisitor{t: t, srv: srv, c: &http.Client{Jar: jar}}
