@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -208,5 +210,20 @@ func TestFileStoreDirRequired(t *testing.T) {
 	}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("created directory: %v, %v; want mode 0700", fi, err)
+	}
+}
+
+// TestStoreFlagNames lists the store flags. The example shop has the same
+// ones but -batch (its TestStoreFlagsMatchCloakroomCommand runs this command
+// with -h and compares): rename one here and there together.
+func TestStoreFlagNames(t *testing.T) {
+	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
+	var sf storeFlags
+	sf.register(fs)
+	var got []string
+	fs.VisitAll(func(f *flag.Flag) { got = append(got, f.Name) })
+	want := []string{"batch", "dir", "driver", "dsn", "max-file-bytes", "prefix", "servers", "store", "table"}
+	if !slices.Equal(got, want) {
+		t.Errorf("store flags %q, want %q", got, want)
 	}
 }

@@ -17,7 +17,10 @@ import (
 	"gorm.io/gorm/logger"
 )
 
-// storeFlags are the flags that choose and reach a store.
+// storeFlags are the flags that choose and reach a store. The example shop
+// (_example/shop) spells its store flags the same way, so the flags that run
+// the shop also run this command on its sessions; TestStoreFlagNames here
+// and the shop's TestStoreFlagsMatchCloakroomCommand keep the two in step.
 type storeFlags struct {
 	kind, driver, dsn, table string
 	batch                    int
