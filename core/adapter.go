@@ -88,20 +88,28 @@ func (x *Exchange) Session() *Session { return &x.s }
 // once; later calls return the first result. Like an
 // [http.ResponseWriter], an Exchange is used by one goroutine at a time.
 func (x *Exchange) Commit(w http.ResponseWriter, status int) bool {
-	if x.state != exchangeOpen {
+	if x.state != exchangeOpen { // inlined: adapters call Commit before every write
 		return x.state == exchangeCommitted
 	}
-	err := x.s.commit(w.Header(), status)
+	return x.commit(w, status)
+}
+
+// commit is Commit's first call.
+func (x *Exchange) commit(w http.ResponseWriter, status int) bool {
+	s := &x.s
+	s.mu.Lock() // not lock(): a session never used need not read its cookie
+	s.committed = true // from now on changes are refused (ErrResponseStarted)
+	err := s.commitLocked(w.Header(), status)
+	s.mu.Unlock()
 	if err == nil {
 		x.state, x.status = exchangeCommitted, status
 		return true
 	}
 	x.state = exchangeFailed
-	m := x.s.m
 	if !errors.Is(err, ErrSessionDeleted) {
-		m.logError(x.s.ctx, "cloakroom: session not committed", err)
+		s.m.logError(s.ctx, "cloakroom: session not committed", err)
 	}
-	m.cfg.ErrorHandler(&errorWriter{w: w, x: x}, x.s.req, err)
+	s.m.cfg.ErrorHandler(&errorWriter{w: w, x: x}, s.req, err)
 	return false
 }
 

@@ -58,17 +58,10 @@ func (s *Session) saveLocked(ctx context.Context) error {
 	return s.m.b.save(ctx, s, data, exp)
 }
 
-// commit applies the response rules of Django's SessionMiddleware to the
-// headers h of a response with the given status (see [Exchange.Commit]),
-// and returns the error that kept the session from being committed. After
-// it, changes are refused with [ErrResponseStarted].
-func (s *Session) commit(h http.Header, status int) error {
-	s.mu.Lock() // not lock(): a session never used need not read its cookie
-	defer s.mu.Unlock()
-	s.committed = true
-	return s.commitLocked(h, status)
-}
-
+// commitLocked applies the response rules of Django's SessionMiddleware
+// to the headers h of a response with the given status (see
+// [Exchange.Commit]), and returns the error that kept the session from
+// being committed. s.mu must be held.
 func (s *Session) commitLocked(h http.Header, status int) error {
 	if !s.scanned {
 		// Never used: not accessed, not modified, nothing loaded. Only an

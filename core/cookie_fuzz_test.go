@@ -32,7 +32,7 @@ func FuzzCookieValue(f *testing.F) {
 		if fv, fpresent, ok := firstCookie(h["Cookie"], "sessionid"); ok && (fv != v || fpresent != present) {
 			t.Fatalf("firstCookie(%q) = %q, %v; the scanner: %q, %v", header, fv, fpresent, v, present)
 		}
-		m := &Manager{cfg: Config{CookieName: "sessionid"}, store: nopStore{}, b: serverBackend{store: nopStore{}}}
+		m := newManager(Config{CookieName: "sessionid"}, serverBackend{store: nopStore{}})
 		if m.b.accepts(v) && !ValidKey(v) {
 			t.Fatalf("accepted invalid key %q", v)
 		}

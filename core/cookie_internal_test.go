@@ -8,7 +8,7 @@ import (
 )
 
 func TestSessionCookies(t *testing.T) {
-	m := &Manager{cfg: Config{CookieName: "sessionid"}, store: nopStore{}, b: serverBackend{store: nopStore{}}}
+	m := newManager(Config{CookieName: "sessionid"}, serverBackend{store: nopStore{}})
 	k := func(c byte) string { return string(slices.Repeat([]byte{c}, 32)) }
 	for _, tc := range []struct {
 		headers       []string
@@ -46,7 +46,7 @@ func initScanned(m *Manager, x *Exchange, r *http.Request) {
 // cookie value without allocating, also when a planted one comes first;
 // the others wait for the load.
 func TestInitDoesNotAllocate(t *testing.T) {
-	m := &Manager{cfg: DefaultConfig(), store: nopStore{}, b: serverBackend{store: nopStore{}}}
+	m := newManager(DefaultConfig(), serverBackend{store: nopStore{}})
 	req := httptest.NewRequest("GET", "/", nil)
 	req.Header.Set("Cookie", "a=1; sessionid=../planted; sessionid=plantedkey0123456789; sessionid=realkey0123456789abcdef; b=2")
 	var x Exchange
@@ -68,7 +68,7 @@ func TestInitDoesNotAllocate(t *testing.T) {
 // BenchmarkInit measures reading the session cookie at the start of every
 // request: no cookie, one, and a planted value before the real one.
 func BenchmarkInit(b *testing.B) {
-	m := &Manager{cfg: DefaultConfig(), store: nopStore{}, b: serverBackend{store: nopStore{}}}
+	m := newManager(DefaultConfig(), serverBackend{store: nopStore{}})
 	for name, cookie := range map[string]string{
 		"none":    "csrftoken=abc; theme=dark",
 		"one":     "csrftoken=abc; sessionid=realkey0123456789abcdef0123456; theme=dark",

@@ -13,7 +13,9 @@ import (
 // A Manager is safe for concurrent use and should live as long as the app.
 type Manager struct {
 	cfg    Config
-	b      backend         // where sessions live, chosen once (see backend)
+	b      backend // where sessions live, chosen once (see backend)
+	minLen int     // b.lengths(), for the commit of a session never used
+	maxLen int
 	store  Store           // the server store sessions call: given, or bounded by StoreTimeout; nil for cookies
 	given  Store           // the store passed to New, for Store()
 	users  UserIndex       // store, when it supports CapUserIndex
@@ -32,23 +34,33 @@ func New(store Store, cfg Config) (*Manager, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	m := &Manager{cfg: cfg, store: store, given: store}
+	bounded := store
 	if cfg.StoreTimeout > 0 {
-		m.store = &boundedStore{inner: store, d: cfg.StoreTimeout}
+		bounded = &boundedStore{inner: store, d: cfg.StoreTimeout}
 	}
-	if Supports(store, CapUserIndex) {
-		m.users = m.store.(UserIndex)
-	}
-	m.b = serverBackend{store: m.store}
+	var b backend = serverBackend{store: bounded}
 	if cfg.Optimistic {
 		if !Supports(store, CapVersioning) {
 			return nil, fmt.Errorf("%s%w: Optimistic needs a store that supports core.VersionedStore; %T does not (%w)", errPrefix, ErrInvalidConfig, store, ErrUnsupported)
 		}
-		m.b = versionedBackend{serverBackend: serverBackend{store: m.store}, vs: m.store.(VersionedStore)}
-		m.replay = true
+		b = versionedBackend{serverBackend: serverBackend{store: bounded}, vs: bounded.(VersionedStore)}
+	}
+	m := newManager(cfg, b)
+	m.store, m.given = bounded, store
+	if Supports(store, CapUserIndex) {
+		m.users = bounded.(UserIndex)
 	}
 	m.addExpiryChecks(cfg.Codec)
 	return m, nil
+}
+
+// newManager returns a manager with settings cfg, already validated, whose
+// sessions live in b.
+func newManager(cfg Config, b backend) *Manager {
+	m := &Manager{cfg: cfg, b: b}
+	m.minLen, m.maxLen = b.lengths()
+	_, m.replay = b.(versionedBackend)
+	return m
 }
 
 // NewWithCookieStore returns a manager that keeps each session inside its
@@ -63,7 +75,7 @@ func NewWithCookieStore(cs CookieStore, cfg Config) (*Manager, error) {
 	if cfg.Optimistic {
 		return nil, fmt.Errorf("%s%w: Optimistic does not apply to a cookie store", errPrefix, ErrInvalidConfig)
 	}
-	m := &Manager{cfg: cfg, b: cookieBackend{cs: cs}}
+	m := newManager(cfg, cookieBackend{cs: cs})
 	m.addExpiryChecks(cfg.Codec, cs)
 	return m, nil
 }
@@ -140,10 +152,10 @@ func (m *Manager) findCookie(lines []string, lengthOnly bool) (value string, pre
 }
 
 // wants reports whether v is acceptable to the backend, or when lengthOnly
-// only plausible (see unusableCookie).
+// only has the length of a value it could accept (see unusableCookie).
 func (m *Manager) wants(v string, lengthOnly bool) bool {
 	if lengthOnly {
-		return m.b.plausible(v)
+		return len(v) >= m.minLen && len(v) <= m.maxLen
 	}
 	return m.b.accepts(v)
 }

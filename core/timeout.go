@@ -29,6 +29,9 @@ func timedOut(ctx context.Context, err error) error {
 	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, ErrStoreTimeout) {
 		return err
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrStoreTimeout, err) // the store said so already
+	}
 	return fmt.Errorf("%w: %w: %w", ErrStoreTimeout, context.DeadlineExceeded, err)
 }
 
