@@ -97,7 +97,7 @@ func (x *Exchange) Commit(w http.ResponseWriter, status int) bool {
 // commit is Commit's first call.
 func (x *Exchange) commit(w http.ResponseWriter, status int) bool {
 	s := &x.s
-	s.mu.Lock() // not lock(): a session never used need not read its cookie
+	s.mu.Lock()        // not lock(): a session never used need not read its cookie
 	s.committed = true // from now on changes are refused (ErrResponseStarted)
 	err := s.commitLocked(w.Header(), status)
 	s.mu.Unlock()
