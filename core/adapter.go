@@ -113,25 +113,19 @@ func (x *Exchange) commit(w http.ResponseWriter, status int) bool {
 	return false
 }
 
-// Committed reports whether Commit ran, successfully or not.
-func (x *Exchange) Committed() bool { return x.state != exchangeOpen }
+// committed reports whether Commit ran, successfully or not.
+func (x *Exchange) committed() bool { return x.state != exchangeOpen }
 
 // Failed reports whether the session could not be committed, so that the
 // error handler answered instead of the handler.
 func (x *Exchange) Failed() bool { return x.state == exchangeFailed }
-
-// Status returns the status code sent to the client: the handler's, or the
-// error handler's when the commit failed and it answered instead. It is 0
-// before the commit, and for an error handler that wrote nothing. Adapters
-// use it to correct the status their framework's response recorded.
-func (x *Exchange) Status() int { return x.status }
 
 // Reset makes x zero again, for its next request. Nothing the request got
 // from x (its session) may be used afterwards.
 func (x *Exchange) Reset() { *x = Exchange{} }
 
 // errorWriter is the writer the error handler gets when a commit fails: it
-// records the status the handler sends, for [Exchange.Status].
+// records the status the handler sends, for [ResponseWriter.Status].
 type errorWriter struct {
 	w http.ResponseWriter
 	x *Exchange
@@ -190,9 +184,13 @@ func (rw *ResponseWriter) Session() *Session {
 	return &rw.x.s
 }
 
-// Status returns the status code sent to the client (see [Exchange.Status]);
-// it is [http.StatusOK] for a response that wrote a body without one.
-func (rw *ResponseWriter) Status() int { return rw.x.Status() }
+// Status returns the status code sent to the client: the handler's, or the
+// error handler's when the commit failed and it answered instead. It is 0
+// before the commit and for an error handler that wrote nothing, and
+// [http.StatusOK] for a response that wrote a body without a status.
+// Adapters use it to correct the status their framework's response
+// recorded.
+func (rw *ResponseWriter) Status() int { return rw.x.status }
 
 // Failed reports whether the session could not be committed, so that the
 // error handler answered instead of the handler.
@@ -201,7 +199,7 @@ func (rw *ResponseWriter) Failed() bool { return rw.x.Failed() }
 // Finish commits the session if the handler wrote nothing, so the cookie
 // goes out with net/http's implicit 200.
 func (rw *ResponseWriter) Finish() {
-	if !rw.x.Committed() {
+	if !rw.x.committed() {
 		rw.x.Commit(rw.w, http.StatusOK) // net/http's implicit 200
 	}
 }
@@ -226,7 +224,7 @@ func (rw *ResponseWriter) Header() http.Header { return rw.w.Header() }
 // WriteHeader commits the session, then writes the status, unless the
 // commit failed and the error handler answered instead.
 func (rw *ResponseWriter) WriteHeader(code int) {
-	if rw.x.Committed() {
+	if rw.x.committed() {
 		if !rw.x.Failed() {
 			rw.w.WriteHeader(code) // let net/http report the superfluous call
 		}
@@ -244,7 +242,7 @@ func (rw *ResponseWriter) WriteHeader(code int) {
 // started commits the session with an implicit 200 if nothing was sent
 // yet, and reports whether the handler's response may go out.
 func (rw *ResponseWriter) started() bool {
-	if !rw.x.Committed() {
+	if !rw.x.committed() {
 		rw.WriteHeader(http.StatusOK)
 	}
 	return !rw.x.Failed()
