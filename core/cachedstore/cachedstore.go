@@ -112,7 +112,7 @@ type Store struct {
 	retryAt    time.Time // before this, the cache is left alone
 	writesFail bool      // a write failed in this burst
 
-	unstamped bool // WithUnstampedEntries: no generation, entries are the data alone
+	entries entries // stamped, or unstamped (WithUnstampedEntries)
 }
 
 var (
@@ -199,10 +199,12 @@ func New(cache, db core.Store, opts ...Option) (*Store, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	return &Store{
-		cache: cache, db: db, log: o.log, now: o.now,
-		retry: o.retry, refresh: o.refresh, unstamped: o.unstamped,
-	}, nil
+	s := &Store{cache: cache, db: db, log: o.log, now: o.now, retry: o.retry, refresh: o.refresh}
+	s.entries = stamped{s}
+	if o.unstamped {
+		s.entries = unstamped{}
+	}
+	return s, nil
 }
 
 func checkKey(op, key string) error {
@@ -240,7 +242,7 @@ func (s *Store) load(ctx context.Context, key string, versioned bool) (core.Reco
 	if err := checkKey("load", key); err != nil {
 		return core.Record{}, 0, err
 	}
-	gen, ok := s.generation(ctx)
+	gen, ok := s.entries.generation(ctx)
 	if !ok || s.leaveAlone() {
 		return s.loadDB(ctx, key, versioned, 0)
 	}
@@ -248,7 +250,7 @@ func (s *Store) load(ctx context.Context, key string, versioned bool) (core.Reco
 	switch {
 	case err == nil:
 		s.succeeded(false)
-		e, ok := s.decodeEntry(cached.Data)
+		e, ok := s.entries.decode(cached.Data)
 		switch {
 		case ok && e.gen == gen && (!versioned || e.version != 0):
 			cached.Data = e.data
@@ -304,7 +306,7 @@ func (s *Store) loadDB(ctx context.Context, key string, versioned bool, gen uint
 		return core.Record{}, 0, fmt.Errorf("cachedstore: load from database: %w", err)
 	}
 	if gen != 0 && s.stripe(key).Load() == stripe && !s.leaveAlone() {
-		entry := core.Record{Key: key, Data: s.encodeEntry(gen, version, rec.Data), Expiry: rec.Expiry}
+		entry := core.Record{Key: key, Data: s.entries.encode(gen, version, rec.Data), Expiry: rec.Expiry}
 		err := s.cache.Save(ctx, entry, core.Create)
 		switch {
 		case err == nil, errors.Is(err, core.ErrKeyExists):
@@ -316,7 +318,7 @@ func (s *Store) loadDB(ctx context.Context, key string, versioned bool, gen uint
 			// A refill that timed out may still land later, when the
 			// database may have moved on: end this generation.
 			s.failed("refill", err)
-			if err := s.bump(ctx); err != nil {
+			if err := s.entries.endGeneration(ctx); err != nil {
 				s.log.Error("cachedstore: cannot renew the cache generation; reading from the database only", "err", err)
 			}
 		}
@@ -403,13 +405,13 @@ func (s *Store) writeCache(ctx context.Context, rec core.Record, mode core.SaveM
 	if !rec.Expiry.After(s.now()) {
 		return s.invalidate(ctx, rec.Key) // an expired record must not stay cached
 	}
-	gen, ok := s.generation(ctx)
+	gen, ok := s.entries.generation(ctx)
 	if !ok || s.leaveAlone() {
 		return s.invalidate(ctx, rec.Key)
 	}
-	rec.Data = s.encodeEntry(gen, version, rec.Data)
+	rec.Data = s.entries.encode(gen, version, rec.Data)
 	var err error
-	if version != 0 && !s.unstamped && core.Supports(s.cache, core.CapVersioning) {
+	if version != 0 && s.entries.ordered() && core.Supports(s.cache, core.CapVersioning) {
 		err = s.orderedWrite(ctx, rec, gen, version)
 	} else {
 		err = s.upsert(ctx, rec, mode)
@@ -482,7 +484,7 @@ func (s *Store) upsert(ctx context.Context, rec core.Record, mode core.SaveMode)
 // only when neither worked.
 func (s *Store) invalidate(ctx context.Context, key string) error {
 	ctx = context.WithoutCancel(ctx)
-	if s.unstamped || !s.leaveAlone() {
+	if s.entries.mustTell() || !s.leaveAlone() {
 		err := s.cache.Delete(ctx, key)
 		if err == nil {
 			s.succeeded(true)
@@ -490,7 +492,7 @@ func (s *Store) invalidate(ctx context.Context, key string) error {
 		}
 		s.failed("delete", err)
 	}
-	if err := s.bump(ctx); err != nil {
+	if err := s.entries.endGeneration(ctx); err != nil {
 		return fmt.Errorf("the cache may hold a stale copy: %w", err)
 	}
 	return nil

@@ -69,7 +69,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, user string) (int64, err
 	}
 	n, err := s.db.(core.UserIndex).DeleteUserSessions(ctx, user)
 	if n > 0 || err != nil {
-		if berr := s.bump(context.WithoutCancel(ctx)); berr != nil {
+		if berr := s.entries.endGeneration(context.WithoutCancel(ctx)); berr != nil {
 			err = errors.Join(err, fmt.Errorf("cached copies may survive: %w", berr))
 		}
 	}

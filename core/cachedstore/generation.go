@@ -40,9 +40,6 @@ type generation struct {
 // reports false when the cache must not be used: the generation is being
 // read by another goroutine, or cannot be read or renewed.
 func (s *Store) generation(ctx context.Context) (uint64, bool) {
-	if s.unstamped {
-		return unstampedGeneration, true
-	}
 	g := &s.gen
 	if v := g.value.Load(); v != 0 && !g.mustBump.Load() && s.now().UnixNano()-g.readAt.Load() < int64(s.refresh) {
 		return v, true
@@ -113,9 +110,6 @@ func (s *Store) writeGeneration(ctx context.Context, mode core.SaveMode) (uint64
 // always starts after the caller's database write. On failure the store
 // reads from the database only until a renewal succeeds.
 func (s *Store) bump(ctx context.Context) error {
-	if s.unstamped {
-		return errUnstamped
-	}
 	g := &s.gen
 	ticket := g.requests.Add(1)
 	g.mu.Lock()
@@ -173,25 +167,6 @@ const (
 type entry struct {
 	gen, version uint64
 	data         []byte
-}
-
-// unstampedGeneration is the generation of every entry in unstamped mode.
-const unstampedGeneration = 1
-
-// encodeEntry stamps data unless entries are unstamped.
-func (s *Store) encodeEntry(gen, version uint64, data []byte) []byte {
-	if s.unstamped {
-		return data
-	}
-	return encodeEntry(gen, version, data)
-}
-
-// decodeEntry reads a cache entry, which in unstamped mode is all data.
-func (s *Store) decodeEntry(b []byte) (entry, bool) {
-	if s.unstamped {
-		return entry{gen: unstampedGeneration, data: b}, true
-	}
-	return decodeEntry(b)
 }
 
 func encodeEntry(gen, version uint64, data []byte) []byte {
