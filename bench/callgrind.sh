@@ -144,7 +144,7 @@ run() {
 	shift 2
 	log="$work/log"
 	for try in 1 2; do
-		if GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind "$@" \
+		if GOGC=off GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind "$@" \
 			"$work/bench.test" -test.run '^$' -test.bench "$(pattern "$name")" \
 			-test.benchtime "${n}x" -test.cpu 1 -test.benchmem >"$work/out" 2>"$log" &&
 			grep -Eq "^BenchmarkSessions/${name}[[:space:]]+${n}[[:space:]]" "$work/out"; then
@@ -181,7 +181,7 @@ echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git d
 echo "# go: $(go version)"
 echo "# valgrind: $(valgrind --version)"
 echo "# cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores"
-echo "# command: GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null ./bench.test -test.run '^\$' -test.bench '<name>' -test.benchtime <N>x -test.cpu 1"
+echo "# command: GOGC=off GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --callgrind-out-file=/dev/null ./bench.test -test.run '^\$' -test.bench '<name>' -test.benchtime <N>x -test.cpu 1"
 start=$SECONDS
 for name in $names; do
 	read -r n1 n2 < <(iterations "$name")
