@@ -59,8 +59,14 @@ func run(clients int, duration time.Duration, maxReq int, stores []string, frame
 	fmt.Printf("%d clients, %v per store, %s, loopback\n\n", clients, duration, framework)
 	fmt.Printf("| store | requests | errors | req/s | p50 | p99 |\n|---|---|---|---|---|---|\n")
 	for _, st := range stores {
-		args := []string{"-framework", framework, "-store", st, "-bcrypt-cost", "4",
-			"-db", filepath.Join(tmp, st+".db"), "-dir", tmp, "-cookie-secret", "0123456789abcdef0123456789abcdef"}
+		// The shop spells its store flags as the cloakroom command does:
+		// "sqlite" here is -store gorm -driver sqlite.
+		store := st
+		if st == "sqlite" {
+			store = "gorm"
+		}
+		args := []string{"-framework", framework, "-store", store, "-driver", "sqlite", "-bcrypt-cost", "4",
+			"-dsn", filepath.Join(tmp, st+".db"), "-dir", tmp, "-cookie-secret", "0123456789abcdef0123456789abcdef"}
 		if st == "memcached" || st == "cached" {
 			addr, stop, err := startMemcached()
 			if err != nil {
@@ -68,7 +74,7 @@ func run(clients int, duration time.Duration, maxReq int, stores []string, frame
 				continue
 			}
 			defer stop()
-			args = append(args, "-memcached", addr)
+			args = append(args, "-servers", addr)
 		}
 		res, err := drive(bin, args, clients, duration, maxReq)
 		if err != nil {
