@@ -17,9 +17,7 @@ package djangocodec
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -228,6 +226,8 @@ type unpickler struct {
 	stack []any
 	marks []int
 	memo  map[uint64]any
+	// stopped is set by STOP, which leaves the result as the only value.
+	stopped bool
 }
 
 // pickleRefused returns the error for a refused pickle; at is the offset of the
@@ -490,226 +490,6 @@ func pickleRawUnicodeEscape(at int, b []byte) (any, error) {
 	return sb.String(), nil
 }
 
-// pickleArgSize is the size of the little-endian length or memo index that
-// follows the opcodes that have one.
-var pickleArgSize = map[byte]int{
-	opShortBinUnicode: 1, opBinUnicode: 4, opBinUnicode8: 8,
-	opShortBinBytes: 1, opBinBytes: 4, opLong1: 1, opLong4: 4,
-	opBinPut: 1, opLongBinPut: 4, opBinGet: 1, opLongBinGet: 4,
-}
-
-// run interprets the pickle up to STOP and returns the value it leaves.
-func (u *unpickler) run() (any, error) {
-	for {
-		at := u.i
-		if u.i >= len(u.p) {
-			return nil, pickleRefused(at, "truncated: no STOP")
-		}
-		op := u.p[u.i]
-		u.i++
-		var (
-			v   any // pushed when err == nil and push is set
-			err error
-			n   uint64
-			b   []byte
-			vs  []any
-		)
-		push := true
-		switch op {
-		case opProto:
-			if b, err = u.read(at, 1); err == nil && (at != 0 || b[0] > 5) {
-				err = pickleRefused(at, "PROTO %d not allowed here", b[0])
-			}
-			push = false
-		case opFrame: // protocol 4+: a hint for buffering; the length must fit
-			if n, err = u.readUint(at, 8); err == nil && n > uint64(len(u.p)-u.i) {
-				err = pickleRefused(at, "frame of %d bytes exceeds the %d bytes left", n, len(u.p)-u.i)
-			}
-			push = false
-		case opStop:
-			switch {
-			case len(u.marks) != 0 || len(u.stack) != 1:
-				return nil, pickleRefused(at, "STOP with %d values and %d marks on the stack", len(u.stack), len(u.marks))
-			case u.i != len(u.p):
-				return nil, pickleRefused(at, "STOP followed by %d more bytes", len(u.p)-u.i)
-			}
-			return u.stack[0], nil
-		case opMark:
-			u.marks = append(u.marks, len(u.stack))
-			push = false
-		case opEmptyDict:
-			v = &pyDict{index: map[string]int{}}
-		case opEmptyList:
-			v = &pyList{}
-		case opEmptyTuple:
-			v = pyTuple{}
-		case opDict:
-			if vs, err = u.popMark(at); err == nil {
-				d := &pyDict{index: map[string]int{}}
-				u.push(d)
-				err = u.setItems(at, vs)
-			}
-			push = false
-		case opList:
-			if vs, err = u.popMark(at); err == nil {
-				v = &pyList{items: vs}
-			}
-		case opTuple:
-			if vs, err = u.popMark(at); err == nil {
-				v = pyTuple(vs)
-			}
-		case opTuple1, opTuple2, opTuple3:
-			if vs, err = u.pop(at, int(op-opTuple1)+1); err == nil {
-				v = append(pyTuple(nil), vs...)
-			}
-		case opAppend:
-			if vs, err = u.pop(at, 1); err == nil {
-				err = u.appendItems(at, vs)
-			}
-			push = false
-		case opAppends:
-			if vs, err = u.popMark(at); err == nil {
-				err = u.appendItems(at, vs)
-			}
-			push = false
-		case opSetItem:
-			if vs, err = u.pop(at, 2); err == nil {
-				err = u.setItems(at, vs)
-			}
-			push = false
-		case opSetItems:
-			if vs, err = u.popMark(at); err == nil {
-				err = u.setItems(at, vs)
-			}
-			push = false
-		case opShortBinUnicode, opBinUnicode, opBinUnicode8:
-			if n, err = u.readUint(at, pickleArgSize[op]); err == nil {
-				if b, err = u.read(at, n); err == nil {
-					v, err = pickleStr(at, b)
-				}
-			}
-		case opUnicode:
-			if b, err = u.readLine(at); err == nil {
-				v, err = pickleRawUnicodeEscape(at, b)
-			}
-		case opShortBinBytes, opBinBytes:
-			if n, err = u.readUint(at, pickleArgSize[op]); err == nil {
-				if b, err = u.read(at, n); err == nil {
-					v = append(pyBytes(nil), b...)
-				}
-			}
-		case opBinInt1:
-			n, err = u.readUint(at, 1)
-			v = int64(n)
-		case opBinInt2:
-			n, err = u.readUint(at, 2)
-			v = int64(n)
-		case opBinInt:
-			n, err = u.readUint(at, 4)
-			v = int64(int32(uint32(n)))
-		case opLong1, opLong4:
-			if n, err = u.readUint(at, pickleArgSize[op]); err == nil {
-				if op == opLong4 && int32(uint32(n)) < 0 {
-					err = pickleRefused(at, "LONG4 with a negative length")
-				} else if b, err = u.read(at, n); err == nil {
-					v, err = pickleDecodeLong(at, b)
-				}
-			}
-		case opInt:
-			if b, err = u.readLine(at); err == nil {
-				switch string(b) {
-				case "00":
-					v = false
-				case "01":
-					v = true
-				default:
-					v, err = pickleParseInt(at, b)
-				}
-			}
-		case opLong:
-			if b, err = u.readLine(at); err == nil {
-				v, err = pickleParseInt(at, bytes.TrimSuffix(b, []byte("L")))
-			}
-		case opBinFloat:
-			if b, err = u.read(at, 8); err == nil {
-				v, err = pickleFloat(at, math.Float64frombits(binary.BigEndian.Uint64(b)))
-			}
-		case opFloat:
-			if b, err = u.readLine(at); err == nil {
-				f, perr := strconv.ParseFloat(string(b), 64)
-				// A range error is an infinity (refused below) or an underflow to 0.
-				if perr != nil && !errors.Is(perr, strconv.ErrRange) || strings.Trim(string(b), "0123456789.eE+-") != "" {
-					err = pickleRefused(at, "has a malformed float %q", pickleQuote(b))
-				} else {
-					v, err = pickleFloat(at, f)
-				}
-			}
-		case opNewTrue:
-			v = true
-		case opNewFalse:
-			v = false
-		case opNone:
-			v = nil
-		case opMemoize:
-			err = u.put(at, uint64(len(u.memo)))
-			push = false
-		case opBinPut, opLongBinPut:
-			if n, err = u.readUint(at, pickleArgSize[op]); err == nil {
-				err = u.put(at, n)
-			}
-			push = false
-		case opPut:
-			if b, err = u.readLine(at); err == nil {
-				if n, err = pickleMemoIndex(at, b); err == nil {
-					err = u.put(at, n)
-				}
-			}
-			push = false
-		case opBinGet, opLongBinGet:
-			if n, err = u.readUint(at, pickleArgSize[op]); err == nil {
-				err = u.get(at, n)
-			}
-			push = false
-		case opGet:
-			if b, err = u.readLine(at); err == nil {
-				if n, err = pickleMemoIndex(at, b); err == nil {
-					err = u.get(at, n)
-				}
-			}
-			push = false
-		case opGlobal:
-			var mod, name []byte
-			if mod, err = u.readLine(at); err == nil {
-				if name, err = u.readLine(at); err == nil {
-					v, err = pickleGlobal(at, string(mod), string(name))
-				}
-			}
-		case opStackGlobal:
-			if vs, err = u.pop(at, 2); err == nil {
-				mod, ok1 := vs[0].(string)
-				name, ok2 := vs[1].(string)
-				if !ok1 || !ok2 {
-					err = pickleRefused(at, "STACK_GLOBAL of a %s and a %s", pyTypeName(vs[0]), pyTypeName(vs[1]))
-				} else {
-					v, err = pickleGlobal(at, mod, name)
-				}
-			}
-		case opReduce:
-			if vs, err = u.pop(at, 2); err == nil {
-				v, err = pickleCall(at, vs[0], vs[1])
-			}
-		default:
-			return nil, pickleRefused(at, "opcode 0x%02x not allowed", op)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if push {
-			u.push(v)
-		}
-	}
-}
-
 // pickleGlobal returns the whitelisted callable module.name, or refuses it.
 func pickleGlobal(at int, mod, name string) (any, error) {
 	g, ok := pyGlobals[mod+"\n"+name]
@@ -730,64 +510,125 @@ func pickleCall(at int, fn, args any) (any, error) {
 	if !ok {
 		return nil, pickleRefused(at, "REDUCE with arguments in a %s", pyTypeName(args))
 	}
-	switch g {
-	case gCodecsEncode: // _codecs.encode(str, "latin1"): bytes at protocols 0 to 2
-		if len(a) == 2 && a[1] == "latin1" {
-			if s, ok := a[0].(string); ok {
-				b := make(pyBytes, 0, len(s))
-				for _, r := range s {
-					if r > 0xff {
-						return nil, pickleRefused(at, "_codecs.encode of a non-latin-1 str")
-					}
-					b = append(b, byte(r))
-				}
-				return b, nil
-			}
-		}
-	case gDatetime: // datetime(state[, tzinfo])
-		if len(a) == 1 || len(a) == 2 {
-			state, ok := a[0].(pyBytes)
-			var tz *pyTZ
-			if len(a) == 2 && a[1] != nil {
-				tz, _ = a[1].(*pyTZ)
-				ok = ok && tz != nil
-			}
-			if ok {
-				return pickleDatetimeFromState(at, state, tz)
-			}
-		}
-	case gTimezone: // timezone(offset[, name])
-		if len(a) == 1 || len(a) == 2 {
-			td, ok := a[0].(pyTimedelta)
-			if len(a) == 2 {
-				_, isStr := a[1].(string)
-				ok = ok && isStr
-			}
-			// |offset| < 24 h: days is -1 or 0 with normalised seconds and micros.
-			if ok && (td.days == 0 || td.days == -1 && td.secs+td.micros > 0) {
-				return &pyTZ{offset: (td.days*86400+td.secs)*1e6 + td.micros}, nil
-			}
-		}
-	case gTimedelta: // timedelta(days, seconds, microseconds), normalised as Python writes it
-		if len(a) == 3 {
-			d, ok1 := a[0].(int64)
-			s, ok2 := a[1].(int64)
-			us, ok3 := a[2].(int64)
-			if ok1 && ok2 && ok3 && d >= -999999999 && d <= 999999999 && s >= 0 && s < 86400 && us >= 0 && us < 1e6 {
-				return pyTimedelta{d, s, us}, nil
-			}
-		}
-	case gPytzUTC: // pytz._UTC(): pytz.utc
-		if len(a) == 0 {
-			return &pyTZ{}, nil
-		}
+	v, ok, err := pickleCallees[g](at, a)
+	if err != nil {
+		return nil, err
 	}
+	if !ok {
+		return nil, pickleRefusedCall(at, g, a)
+	}
+	return v, nil
+}
+
+// A pickleCallee evaluates one whitelisted callable on the arguments a. It
+// returns ok false for arguments of a shape Python does not write, and an
+// error for a value the callable refuses.
+type pickleCallee func(at int, a pyTuple) (v any, ok bool, err error)
+
+// pickleCallees holds the whitelisted callables, by pyGlobal.
+var pickleCallees = [...]pickleCallee{
+	gDatetime:     pickleCallDatetime,
+	gTimezone:     pickleCallTimezone,
+	gTimedelta:    pickleCallTimedelta,
+	gPytzUTC:      pickleCallPytzUTC,
+	gCodecsEncode: pickleCallCodecsEncode,
+}
+
+// pickleGlobalNames names the whitelisted callables, by pyGlobal.
+var pickleGlobalNames = [...]string{
+	gDatetime:     "datetime.datetime",
+	gTimezone:     "datetime.timezone",
+	gTimedelta:    "datetime.timedelta",
+	gPytzUTC:      "pytz._UTC",
+	gCodecsEncode: "_codecs.encode",
+}
+
+// pickleRefusedCall returns the error for a call of g on arguments of a
+// shape it does not take.
+func pickleRefusedCall(at int, g pyGlobal, a pyTuple) error {
 	kinds := make([]string, len(a))
 	for k, x := range a {
 		kinds[k] = pyTypeName(x)
 	}
-	name := [...]string{"datetime.datetime", "datetime.timezone", "datetime.timedelta", "pytz._UTC", "_codecs.encode"}[g]
-	return nil, pickleRefused(at, "call %s(%s) not allowed", name, strings.Join(kinds, ", "))
+	return pickleRefused(at, "call %s(%s) not allowed", pickleGlobalNames[g], strings.Join(kinds, ", "))
+}
+
+// pickleCallCodecsEncode evaluates _codecs.encode(str, "latin1"), which is
+// how protocols 0 to 2 pickle bytes.
+func pickleCallCodecsEncode(at int, a pyTuple) (any, bool, error) {
+	if len(a) != 2 || a[1] != "latin1" {
+		return nil, false, nil
+	}
+	s, ok := a[0].(string)
+	if !ok {
+		return nil, false, nil
+	}
+	b := make(pyBytes, 0, len(s))
+	for _, r := range s {
+		if r > 0xff {
+			return nil, false, pickleRefused(at, "_codecs.encode of a non-latin-1 str")
+		}
+		b = append(b, byte(r))
+	}
+	return b, true, nil
+}
+
+// pickleCallDatetime evaluates datetime(state[, tzinfo]).
+func pickleCallDatetime(at int, a pyTuple) (any, bool, error) {
+	if len(a) != 1 && len(a) != 2 {
+		return nil, false, nil
+	}
+	state, ok := a[0].(pyBytes)
+	var tz *pyTZ
+	if len(a) == 2 && a[1] != nil {
+		tz, _ = a[1].(*pyTZ)
+		ok = ok && tz != nil
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	v, err := pickleDatetimeFromState(at, state, tz)
+	return v, err == nil, err
+}
+
+// pickleCallTimezone evaluates timezone(offset[, name]).
+func pickleCallTimezone(_ int, a pyTuple) (any, bool, error) {
+	if len(a) != 1 && len(a) != 2 {
+		return nil, false, nil
+	}
+	td, ok := a[0].(pyTimedelta)
+	if len(a) == 2 {
+		_, isStr := a[1].(string)
+		ok = ok && isStr
+	}
+	// |offset| < 24 h: days is -1 or 0 with normalised seconds and micros.
+	if !ok || !(td.days == 0 || td.days == -1 && td.secs+td.micros > 0) {
+		return nil, false, nil
+	}
+	return &pyTZ{offset: (td.days*86400+td.secs)*1e6 + td.micros}, true, nil
+}
+
+// pickleCallTimedelta evaluates timedelta(days, seconds, microseconds),
+// normalised as Python writes it.
+func pickleCallTimedelta(_ int, a pyTuple) (any, bool, error) {
+	if len(a) != 3 {
+		return nil, false, nil
+	}
+	d, ok1 := a[0].(int64)
+	s, ok2 := a[1].(int64)
+	us, ok3 := a[2].(int64)
+	if ok1 && ok2 && ok3 && d >= -999999999 && d <= 999999999 && s >= 0 && s < 86400 && us >= 0 && us < 1e6 {
+		return pyTimedelta{d, s, us}, true, nil
+	}
+	return nil, false, nil
+}
+
+// pickleCallPytzUTC evaluates pytz._UTC(), which is pytz.utc.
+func pickleCallPytzUTC(_ int, a pyTuple) (any, bool, error) {
+	if len(a) != 0 {
+		return nil, false, nil
+	}
+	return &pyTZ{}, true, nil
 }
 
 // pickleDatetimeFromState decodes the 10-byte state of a pickled datetime: year
@@ -860,46 +701,72 @@ func (w *pickleJSONWriter) value(v any, depth int) error {
 	if w.buf.Len() > w.limit {
 		return fmt.Errorf("djangocodec: unpickled session exceeds %d bytes of JSON: %w", w.limit, core.ErrTampered)
 	}
-	switch v.(type) {
-	case *pyDict, *pyList, pyTuple:
-		if depth >= maxPickleDepth {
-			return fmt.Errorf("djangocodec: pickle nests containers deeper than %d: %w", maxPickleDepth, core.ErrTampered)
-		}
-	}
 	switch v := v.(type) {
 	case *pyDict:
-		w.buf.WriteByte('{')
-		for k, key := range v.keys {
-			if k > 0 {
-				w.buf.WriteByte(',')
-			}
-			w.string(key)
-			w.buf.WriteByte(':')
-			if err := w.value(v.vals[k], depth+1); err != nil {
-				return err
-			}
-		}
-		w.buf.WriteByte('}')
+		return w.dict(v, depth)
 	case *pyList:
 		return w.array(v.items, depth)
 	case pyTuple:
 		return w.array(v, depth)
+	}
+	return w.scalar(v)
+}
+
+// nest refuses a container at depth maxPickleDepth or deeper.
+func (w *pickleJSONWriter) nest(depth int) error {
+	if depth >= maxPickleDepth {
+		return fmt.Errorf("djangocodec: pickle nests containers deeper than %d: %w", maxPickleDepth, core.ErrTampered)
+	}
+	return nil
+}
+
+func (w *pickleJSONWriter) dict(d *pyDict, depth int) error {
+	if err := w.nest(depth); err != nil {
+		return err
+	}
+	w.buf.WriteByte('{')
+	for k, key := range d.keys {
+		if k > 0 {
+			w.buf.WriteByte(',')
+		}
+		w.string(key)
+		w.buf.WriteByte(':')
+		if err := w.value(d.vals[k], depth+1); err != nil {
+			return err
+		}
+	}
+	w.buf.WriteByte('}')
+	return nil
+}
+
+func (w *pickleJSONWriter) array(items []any, depth int) error {
+	if err := w.nest(depth); err != nil {
+		return err
+	}
+	w.buf.WriteByte('[')
+	for k, x := range items {
+		if k > 0 {
+			w.buf.WriteByte(',')
+		}
+		if err := w.value(x, depth+1); err != nil {
+			return err
+		}
+	}
+	w.buf.WriteByte(']')
+	return nil
+}
+
+// scalar writes a value that is not a container.
+func (w *pickleJSONWriter) scalar(v any) error {
+	switch v := v.(type) {
 	case string:
 		w.string(v)
 	case int64:
 		w.buf.WriteString(strconv.FormatInt(v, 10))
 	case *big.Int:
-		s := v.String()
-		if len(strings.TrimPrefix(s, "-")) > pickleMaxIntDigits {
-			return fmt.Errorf("djangocodec: pickle has an int longer than %d digits: %w", pickleMaxIntDigits, core.ErrTampered)
-		}
-		w.buf.WriteString(s)
+		return w.bigInt(v)
 	case float64:
-		b, err := json.Marshal(v)
-		if err != nil { // unreachable: NaN and infinities are refused when read
-			return fmt.Errorf("djangocodec: pickle float: %v: %w", err, core.ErrTampered)
-		}
-		w.buf.Write(b)
+		return w.float(v)
 	case bool:
 		w.buf.WriteString(strconv.FormatBool(v))
 	case nil:
@@ -912,16 +779,20 @@ func (w *pickleJSONWriter) value(v any, depth int) error {
 	return nil
 }
 
-func (w *pickleJSONWriter) array(items []any, depth int) error {
-	w.buf.WriteByte('[')
-	for k, x := range items {
-		if k > 0 {
-			w.buf.WriteByte(',')
-		}
-		if err := w.value(x, depth+1); err != nil {
-			return err
-		}
+func (w *pickleJSONWriter) bigInt(n *big.Int) error {
+	s := n.String()
+	if len(strings.TrimPrefix(s, "-")) > pickleMaxIntDigits {
+		return fmt.Errorf("djangocodec: pickle has an int longer than %d digits: %w", pickleMaxIntDigits, core.ErrTampered)
 	}
-	w.buf.WriteByte(']')
+	w.buf.WriteString(s)
+	return nil
+}
+
+func (w *pickleJSONWriter) float(f float64) error {
+	b, err := json.Marshal(f)
+	if err != nil { // unreachable: NaN and infinities are refused when read
+		return fmt.Errorf("djangocodec: pickle float: %v: %w", err, core.ErrTampered)
+	}
+	w.buf.Write(b)
 	return nil
 }
