@@ -35,82 +35,131 @@ func pickleSession(js []byte, dt map[string]pyTime) ([]byte, error) {
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, fmt.Errorf("djangocodec: pickling session data: %w", errNotJSONObject)
 	}
-	// Pickle is postfix and JSON prefix, but with MARK neither needs a
-	// tree: '{' is EMPTY_DICT MARK, '}' SETITEMS, '[' EMPTY_LIST MARK, ']'
-	// APPENDS. open holds the state of each open container.
-	const (
-		inArray = iota
-		wantKey
-		wantValue
-	)
-	out := []byte{opProto, 2, opEmptyDict, opMark}
-	open := []int{wantKey}
-	for len(open) > 0 {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("djangocodec: pickling session data: %v: %w", err, errNotJSONObject)
-		}
-		top := len(open) - 1
-		if key, ok := tok.(string); ok && open[top] == wantKey {
-			out = pickleAppendStr(out, key)
-			open[top] = wantValue
-			if t, ok := dt[key]; ok && top == 0 {
-				var skip json.RawMessage
-				if err := dec.Decode(&skip); err != nil {
-					return nil, fmt.Errorf("djangocodec: pickling session data: %v: %w", err, errNotJSONObject)
-				}
-				if out, err = pickleAppendDatetime(out, t); err != nil {
-					return nil, err
-				}
-				open[top] = wantKey
-			}
-			continue
-		}
-		switch tok := tok.(type) {
-		case json.Delim:
-			switch tok {
-			case '{', '[':
-				if len(open) >= maxPickleDepth {
-					return nil, fmt.Errorf("djangocodec: pickling session data: nested deeper than %d", maxPickleDepth)
-				}
-				if tok == '{' {
-					out = append(out, opEmptyDict, opMark)
-					open = append(open, wantKey)
-				} else {
-					out = append(out, opEmptyList, opMark)
-					open = append(open, inArray)
-				}
-				continue
-			case '}':
-				out = append(out, opSetItems)
-			case ']':
-				out = append(out, opAppends)
-			}
-			open = open[:top]
-		case string:
-			out = pickleAppendStr(out, tok)
-		case json.Number:
-			if out, err = pickleAppendNumber(out, string(tok)); err != nil {
-				return nil, err
-			}
-		case bool:
-			if tok {
-				out = append(out, opNewTrue)
-			} else {
-				out = append(out, opNewFalse)
-			}
-		case nil:
-			out = append(out, opNone)
-		}
-		// A value ended: the object around it wants its next key.
-		if n := len(open); n > 0 && open[n-1] == wantValue {
-			open[n-1] = wantKey
+	p := &jsonPickler{
+		dec:  dec,
+		dt:   dt,
+		out:  []byte{opProto, 2, opEmptyDict, opMark},
+		open: []int{pickleWantKey},
+	}
+	for len(p.open) > 0 {
+		if err := p.token(); err != nil {
+			return nil, err
 		}
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("djangocodec: pickling session data: more after the object: %w", errNotJSONObject)
 	}
-	return append(out, opStop), nil
+	return append(p.out, opStop), nil
+}
+
+// Pickle is postfix and JSON prefix, but with MARK neither needs a tree:
+// '{' is EMPTY_DICT MARK, '}' SETITEMS, '[' EMPTY_LIST MARK, ']' APPENDS.
+// jsonPickler.open holds the state of each open container, one of these.
+const (
+	pickleInArray = iota
+	pickleWantKey
+	pickleWantValue
+)
+
+// jsonPickler holds the state of one pickleSession.
+type jsonPickler struct {
+	dec  *json.Decoder
+	dt   map[string]pyTime
+	out  []byte
+	open []int // the state of each open container, outermost first
+}
+
+// token pickles the next JSON token.
+func (p *jsonPickler) token() error {
+	tok, err := p.dec.Token()
+	if err != nil {
+		return fmt.Errorf("djangocodec: pickling session data: %v: %w", err, errNotJSONObject)
+	}
+	top := len(p.open) - 1
+	if key, ok := tok.(string); ok && p.open[top] == pickleWantKey {
+		return p.key(key, top)
+	}
+	if d, ok := tok.(json.Delim); ok {
+		if d == '{' || d == '[' {
+			return p.begin(d)
+		}
+		p.end(d, top)
+	} else if err := p.scalar(tok); err != nil {
+		return err
+	}
+	// A value ended: the object around it wants its next key.
+	if n := len(p.open); n > 0 && p.open[n-1] == pickleWantValue {
+		p.open[n-1] = pickleWantKey
+	}
+	return nil
+}
+
+// key pickles the key of an entry of the object open at level top; a
+// top-level key in p.dt takes its value from there, skipping the JSON one.
+func (p *jsonPickler) key(key string, top int) error {
+	p.out = pickleAppendStr(p.out, key)
+	p.open[top] = pickleWantValue
+	t, ok := p.dt[key]
+	if !ok || top != 0 {
+		return nil
+	}
+	var skip json.RawMessage
+	if err := p.dec.Decode(&skip); err != nil {
+		return fmt.Errorf("djangocodec: pickling session data: %v: %w", err, errNotJSONObject)
+	}
+	var err error
+	if p.out, err = pickleAppendDatetime(p.out, t); err != nil {
+		return err
+	}
+	p.open[top] = pickleWantKey
+	return nil
+}
+
+// begin opens an object or an array.
+func (p *jsonPickler) begin(d json.Delim) error {
+	if len(p.open) >= maxPickleDepth {
+		return fmt.Errorf("djangocodec: pickling session data: nested deeper than %d", maxPickleDepth)
+	}
+	if d == '{' {
+		p.out = append(p.out, opEmptyDict, opMark)
+		p.open = append(p.open, pickleWantKey)
+	} else {
+		p.out = append(p.out, opEmptyList, opMark)
+		p.open = append(p.open, pickleInArray)
+	}
+	return nil
+}
+
+// end closes the object or array open at level top.
+func (p *jsonPickler) end(d json.Delim, top int) {
+	if d == '}' {
+		p.out = append(p.out, opSetItems)
+	} else {
+		p.out = append(p.out, opAppends)
+	}
+	p.open = p.open[:top]
+}
+
+// scalar pickles a string, number, bool or null value.
+func (p *jsonPickler) scalar(tok json.Token) error {
+	switch tok := tok.(type) {
+	case string:
+		p.out = pickleAppendStr(p.out, tok)
+	case json.Number:
+		var err error
+		if p.out, err = pickleAppendNumber(p.out, string(tok)); err != nil {
+			return err
+		}
+	case bool:
+		if tok {
+			p.out = append(p.out, opNewTrue)
+		} else {
+			p.out = append(p.out, opNewFalse)
+		}
+	case nil:
+		p.out = append(p.out, opNone)
+	}
+	return nil
 }
 
 // pickleAppendStr appends BINUNICODE s.
