@@ -111,8 +111,23 @@ func DefaultConfig() Config {
 	}
 }
 
+// validate checks c, listing every problem in one error that wraps
+// [ErrInvalidConfig], and then fills in the defaults of the zero fields.
 func (c *Config) validate() error {
 	var problems []string
+	problems = c.cookieProblems(problems)
+	problems = c.sameSiteProblems(problems)
+	problems = c.idleProblems(problems)
+	if len(problems) > 0 {
+		return fmt.Errorf("%s%w: %s", errPrefix, ErrInvalidConfig, strings.Join(problems, "; "))
+	}
+	c.setDefaults()
+	return nil
+}
+
+// cookieProblems appends the problems of the cookie's name, age, path and
+// domain to problems.
+func (c *Config) cookieProblems(problems []string) []string {
 	if !isToken(c.CookieName) {
 		problems = append(problems, fmt.Sprintf("CookieName %q is not a valid cookie name (start from DefaultConfig)", c.CookieName))
 	}
@@ -125,6 +140,12 @@ func (c *Config) validate() error {
 	if c.CookieDomain != "" && !validDomain(c.CookieDomain) {
 		problems = append(problems, fmt.Sprintf("CookieDomain %q is not a valid domain", c.CookieDomain))
 	}
+	return problems
+}
+
+// sameSiteProblems appends the problem of the cookie's SameSite mode, if
+// any, to problems.
+func (c *Config) sameSiteProblems(problems []string) []string {
 	switch c.SameSite {
 	case http.SameSiteDefaultMode, http.SameSiteLaxMode, http.SameSiteStrictMode:
 	case http.SameSiteNoneMode:
@@ -134,15 +155,25 @@ func (c *Config) validate() error {
 	default:
 		problems = append(problems, fmt.Sprintf("SameSite %d is not a known mode", c.SameSite))
 	}
+	return problems
+}
+
+// idleProblems appends the problems of IdleTimeout and IdleTouchInterval
+// to problems.
+func (c *Config) idleProblems(problems []string) []string {
 	if c.IdleTimeout < 0 || (c.IdleTimeout > 0 && c.IdleTimeout < time.Second) {
 		problems = append(problems, fmt.Sprintf("IdleTimeout %v must be zero (off) or at least a second", c.IdleTimeout))
 	}
 	if c.IdleTouchInterval < 0 || (c.IdleTimeout > 0 && c.IdleTouchInterval >= c.IdleTimeout) {
 		problems = append(problems, fmt.Sprintf("IdleTouchInterval %v must be shorter than IdleTimeout %v", c.IdleTouchInterval, c.IdleTimeout))
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%s%w: %s", errPrefix, ErrInvalidConfig, strings.Join(problems, "; "))
-	}
+	return problems
+}
+
+// setDefaults fills in the defaults of a valid c: the idle touch interval,
+// the size and store time bounds, and the codec, clock, logger and error
+// handler.
+func (c *Config) setDefaults() {
 	if c.IdleTimeout > 0 && c.IdleTouchInterval == 0 {
 		c.IdleTouchInterval = max(c.IdleTimeout/10, time.Second)
 	}
@@ -164,7 +195,6 @@ func (c *Config) validate() error {
 	if c.ErrorHandler == nil {
 		c.ErrorHandler = DefaultErrorHandler
 	}
-	return nil
 }
 
 // isToken reports whether s is an RFC 7230 token, the syntax of cookie names.
