@@ -1,7 +1,6 @@
 package gormstore_test
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,22 +8,14 @@ import (
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/internal/testenv"
 )
 
 // checkErr asserts that err wraps want and names the package once, at the
 // front.
 func checkErr(t *testing.T, what string, err, want error) {
 	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("%s: error %v, want one wrapping %v", what, err, want)
-	}
-	msg := err.Error()
-	if n := strings.Count(msg, "gormstore:"); n != 1 || !strings.HasPrefix(msg, "gormstore: ") {
-		t.Errorf("%s: %q names the package %d times, want once at the front", what, msg, n)
-	}
-	if strings.Count(msg, "cloakroom: ") > 1 {
-		t.Errorf("%s: %q repeats \"cloakroom: \"", what, msg)
-	}
+	testenv.ErrorNamesPackage(t, "gormstore", what, err, want)
 }
 
 func TestErrorMessagesConfig(t *testing.T) {

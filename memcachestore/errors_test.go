@@ -2,7 +2,6 @@ package memcachestore_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -12,31 +11,20 @@ import (
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/internal/memcachedtest"
+	"github.com/cloakroom/cloakroom/internal/testenv"
 	"github.com/cloakroom/cloakroom/memcachestore"
 )
 
 // checkMsg asserts that err names the package once, at the front.
 func checkMsg(t *testing.T, what string, err error) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("%s: no error", what)
-	}
-	msg := err.Error()
-	if n := strings.Count(msg, "memcachestore:"); n != 1 || !strings.HasPrefix(msg, "memcachestore: ") {
-		t.Errorf("%s: %q names the package %d times, want once at the front", what, msg, n)
-	}
-	if strings.Count(msg, "cloakroom: ") > 1 {
-		t.Errorf("%s: %q repeats \"cloakroom: \"", what, msg)
-	}
+	testenv.ErrorNamesPackage(t, "memcachestore", what, err)
 }
 
 // checkErr asserts that err wraps want and names the package once.
 func checkErr(t *testing.T, what string, err, want error) {
 	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("%s: error %v, want one wrapping %v", what, err, want)
-	}
-	checkMsg(t, what, err)
+	testenv.ErrorNamesPackage(t, "memcachestore", what, err, want)
 }
 
 // closedAddr returns the address of a TCP port nothing listens on.

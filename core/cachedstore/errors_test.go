@@ -5,40 +5,25 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/cachedstore"
 	"github.com/cloakroom/cloakroom/core/memstore"
+	"github.com/cloakroom/cloakroom/internal/testenv"
 )
 
 // checkMsg asserts that err names the package once, at the front.
 func checkMsg(t *testing.T, what string, err error) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("%s: no error", what)
-	}
-	msg := err.Error()
-	if n := strings.Count(msg, "cachedstore:"); n != 1 || !strings.HasPrefix(msg, "cachedstore: ") {
-		t.Errorf("%s: %q names the package %d times, want once at the front", what, msg, n)
-	}
-	if strings.Count(msg, "memstore:") > 1 {
-		t.Errorf("%s: %q names memstore more than once", what, msg)
-	}
-	if strings.Count(msg, "cloakroom: ") > 1 {
-		t.Errorf("%s: %q repeats \"cloakroom: \"", what, msg)
-	}
+	testenv.ErrorNamesPackage(t, "cachedstore", what, err)
 }
 
 // checkErr asserts that err wraps want and names the package once.
 func checkErr(t *testing.T, what string, err, want error) {
 	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("%s: error %v, want one wrapping %v", what, err, want)
-	}
-	checkMsg(t, what, err)
+	testenv.ErrorNamesPackage(t, "cachedstore", what, err, want)
 }
 
 // plainStore offers a store's three methods and no capability; with

@@ -4,29 +4,20 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/cookiestore"
+	"github.com/cloakroom/cloakroom/internal/testenv"
 )
 
 // checkErr asserts that err wraps want and names the package once, at the
 // front.
 func checkErr(t *testing.T, what string, err, want error) {
 	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("%s: error %v, want one wrapping %v", what, err, want)
-	}
-	msg := err.Error()
-	if n := strings.Count(msg, "cookiestore:"); n != 1 || !strings.HasPrefix(msg, "cookiestore: ") {
-		t.Errorf("%s: %q names the package %d times, want once at the front", what, msg, n)
-	}
-	if strings.Count(msg, "cloakroom: ") > 1 {
-		t.Errorf("%s: %q repeats \"cloakroom: \"", what, msg)
-	}
+	testenv.ErrorNamesPackage(t, "cookiestore", what, err, want)
 }
 
 func TestErrorMessages(t *testing.T) {

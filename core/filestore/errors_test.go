@@ -5,35 +5,23 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/internal/testenv"
 )
 
 // checkMsg asserts that err names the package once, at the front.
 func checkMsg(t *testing.T, what string, err error) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("%s: no error", what)
-	}
-	msg := err.Error()
-	if n := strings.Count(msg, "filestore:"); n != 1 || !strings.HasPrefix(msg, "filestore: ") {
-		t.Errorf("%s: %q names the package %d times, want once at the front", what, msg, n)
-	}
-	if strings.Count(msg, "cloakroom: ") > 1 {
-		t.Errorf("%s: %q repeats \"cloakroom: \"", what, msg)
-	}
+	testenv.ErrorNamesPackage(t, "filestore", what, err)
 }
 
 // checkErr asserts that err wraps want and names the package once.
 func checkErr(t *testing.T, what string, err, want error) {
 	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("%s: error %v, want one wrapping %v", what, err, want)
-	}
-	checkMsg(t, what, err)
+	testenv.ErrorNamesPackage(t, "filestore", what, err, want)
 }
 
 func TestErrorMessagesConfig(t *testing.T) {

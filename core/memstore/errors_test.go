@@ -2,29 +2,19 @@ package memstore_test
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/memstore"
+	"github.com/cloakroom/cloakroom/internal/testenv"
 )
 
 // checkErr asserts that err wraps want and names the package once, at the
 // front.
 func checkErr(t *testing.T, what string, err, want error) {
 	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("%s: error %v, want one wrapping %v", what, err, want)
-	}
-	msg := err.Error()
-	if n := strings.Count(msg, "memstore:"); n != 1 || !strings.HasPrefix(msg, "memstore: ") {
-		t.Errorf("%s: %q names the package %d times, want once at the front", what, msg, n)
-	}
-	if strings.Count(msg, "cloakroom: ") > 1 {
-		t.Errorf("%s: %q repeats \"cloakroom: \"", what, msg)
-	}
+	testenv.ErrorNamesPackage(t, "memstore", what, err, want)
 }
 
 func TestErrorMessages(t *testing.T) {
