@@ -3,39 +3,20 @@ package hashkeys_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/hashkeys"
 	"github.com/cloakroom/cloakroom/core/memstore"
+	"github.com/cloakroom/cloakroom/internal/testenv"
 )
-
-// countsOnce asserts that err's message names pkg at most max times and
-// "cloakroom: " at most once.
-func countsOnce(t *testing.T, what string, err error, pkg string, max int) {
-	t.Helper()
-	msg := err.Error()
-	if n := strings.Count(msg, pkg+":"); n > max {
-		t.Errorf("%s: %q names %s %d times, want at most %d", what, msg, pkg, n, max)
-	}
-	if strings.Count(msg, "cloakroom: ") > 1 {
-		t.Errorf("%s: %q repeats \"cloakroom: \"", what, msg)
-	}
-}
 
 // checkErr asserts that err wraps want and names the package once, at the
 // front.
 func checkErr(t *testing.T, what string, err, want error) {
 	t.Helper()
-	if !errors.Is(err, want) {
-		t.Fatalf("%s: error %v, want one wrapping %v", what, err, want)
-	}
-	if !strings.HasPrefix(err.Error(), "hashkeys: ") {
-		t.Errorf("%s: %q does not start with the package name", what, err)
-	}
-	countsOnce(t, what, err, "hashkeys", 1)
+	testenv.ErrorNamesPackage(t, "hashkeys", what, err, want)
 }
 
 // bareStore offers a store's three methods and no capability.
@@ -70,8 +51,8 @@ func TestErrorMessages(t *testing.T) {
 	if !errors.Is(err, core.ErrNotFound) {
 		t.Fatalf("load of a missing key: %v", err)
 	}
-	countsOnce(t, "load of a missing key", err, "hashkeys", 0)
-	countsOnce(t, "load of a missing key", err, "memstore", 1)
+	testenv.ErrorNamesAtMost(t, "load of a missing key", err, "hashkeys", 0)
+	testenv.ErrorNamesAtMost(t, "load of a missing key", err, "memstore", 1)
 
 	bare := hashkeys.Wrap(bareStore{memstore.New(0)})
 	_, err = bare.ClearExpired(ctx)

@@ -3,27 +3,14 @@ package observe_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/memstore"
 	"github.com/cloakroom/cloakroom/core/observe"
+	"github.com/cloakroom/cloakroom/internal/testenv"
 )
-
-// countsOnce asserts that err's message names pkg at most max times and
-// "cloakroom: " at most once.
-func countsOnce(t *testing.T, what string, err error, pkg string, max int) {
-	t.Helper()
-	msg := err.Error()
-	if n := strings.Count(msg, pkg+":"); n > max {
-		t.Errorf("%s: %q names %s %d times, want at most %d", what, msg, pkg, n, max)
-	}
-	if strings.Count(msg, "cloakroom: ") > 1 {
-		t.Errorf("%s: %q repeats \"cloakroom: \"", what, msg)
-	}
-}
 
 // bareStore offers a store's three methods and no capability.
 type bareStore struct{ inner core.Store }
@@ -52,13 +39,7 @@ func TestErrorMessages(t *testing.T) {
 			return err
 		}(),
 	} {
-		if !errors.Is(err, core.ErrUnsupported) {
-			t.Fatalf("%s without the capability: %v", what, err)
-		}
-		if !strings.HasPrefix(err.Error(), "observe: ") {
-			t.Errorf("%s without the capability: %q does not start with the package name", what, err)
-		}
-		countsOnce(t, what, err, "observe", 1)
+		testenv.ErrorNamesPackage(t, "observe", what+" without the capability", err, core.ErrUnsupported)
 	}
 
 	// The wrapped store's errors pass through as they are, to the caller
@@ -69,6 +50,6 @@ func TestErrorMessages(t *testing.T) {
 	if !errors.Is(err, core.ErrInvalidKey) || len(seen) != 1 || seen[0] != err {
 		t.Fatalf("save of an invalid key: %v, hook saw %v", err, seen)
 	}
-	countsOnce(t, "save of an invalid key", err, "observe", 0)
-	countsOnce(t, "save of an invalid key", err, "memstore", 1)
+	testenv.ErrorNamesAtMost(t, "save of an invalid key", err, "observe", 0)
+	testenv.ErrorNamesAtMost(t, "save of an invalid key", err, "memstore", 1)
 }

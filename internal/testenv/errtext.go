@@ -28,3 +28,17 @@ func ErrorNamesPackage(tb testing.TB, pkg, what string, err error, wants ...erro
 		tb.Errorf("%s: %q repeats \"cloakroom: \"", what, msg)
 	}
 }
+
+// ErrorNamesAtMost fails the test when err's text names pkg ("pkg:") more
+// than max times, or says "cloakroom: " more than once: for an error that
+// passes through a package (max 0) or is wrapped by it (max 1).
+func ErrorNamesAtMost(tb testing.TB, what string, err error, pkg string, max int) {
+	tb.Helper()
+	msg := err.Error()
+	if n := strings.Count(msg, pkg+":"); n > max {
+		tb.Errorf("%s: %q names %s %d times, want at most %d", what, msg, pkg, n, max)
+	}
+	if strings.Count(msg, "cloakroom: ") > 1 {
+		tb.Errorf("%s: %q repeats \"cloakroom: \"", what, msg)
+	}
+}
