@@ -44,8 +44,13 @@ type queries struct {
 	update      string // data, expiry, key, now
 	exists      string // key, now -> 1 (MySQL after 0 affected rows)
 	del         string // key
-	clearBatch  string // now, limit (the limit is inlined for some dialects)
 	probe       string // checks that the columns exist
+
+	// clear is the SQL of ClearExpired's keyset cursor (see clearCursor);
+	// clearKeyed is the same ordered by session_key, for an SQLite table
+	// without rowid.
+	clear, clearKeyed clearQueries
+	noRowid           string // fails on an SQLite table without rowid
 
 	createTable []string
 }
@@ -84,7 +89,9 @@ func djangoIndexName(table string) string {
 	return table + suffix
 }
 
-func buildQueries(db *gorm.DB, kind dialectKind, table string, batch int) queries {
+// buildQueries builds the SQL of a store. The batch size is no longer part
+// of it (ClearExpired appends its limits); the parameter stays for New.
+func buildQueries(db *gorm.DB, kind dialectKind, table string, _ int) queries {
 	t := quote(db, table)
 	k, d, e := quote(db, colKey), quote(db, colData), quote(db, colExpiry)
 	idx := quote(db, djangoIndexName(table))
@@ -117,28 +124,56 @@ func buildQueries(db *gorm.DB, kind dialectKind, table string, batch int) querie
 
 	switch kind {
 	case dSQLite:
-		q.clearBatch = fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s WHERE %s <= ? LIMIT %d)", t, k, k, t, e, batch)
+		// Rows of equal expiry follow rowid order in the expire_date index.
+		q.clear = buildClear(t, e, "CAST("+e+" AS TEXT)", "rowid", false)
+		q.clearKeyed = buildClear(t, e, "CAST("+e+" AS TEXT)", k, true)
+		q.noRowid = fmt.Sprintf("SELECT rowid FROM %s WHERE 1 = 0", t)
 		q.createTable = []string{
 			fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s varchar(40) NOT NULL PRIMARY KEY, %s text NOT NULL, %s datetime NOT NULL)", t, k, d, e),
 			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", idx, t, e),
 		}
 	case dPostgres:
-		// SKIP LOCKED: concurrent cleaners split the work instead of
-		// queueing behind each other's row locks.
-		q.clearBatch = fmt.Sprintf("DELETE FROM %s WHERE %s IN (SELECT %s FROM %s WHERE %s <= ? ORDER BY %s LIMIT %d FOR UPDATE SKIP LOCKED)", t, k, k, t, e, e, batch)
+		q.clear = buildClear(t, e, e, k, true)
 		q.createTable = []string{
 			fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s varchar(40) NOT NULL PRIMARY KEY, %s text NOT NULL, %s timestamp with time zone NOT NULL)", t, k, d, e),
 			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (%s)", idx, t, e),
 		}
 	case dMySQL:
-		// MySQL allows neither LIMIT in an IN subquery nor a subquery on the
-		// table being deleted from, but it has DELETE ... LIMIT.
-		q.clearBatch = fmt.Sprintf("DELETE FROM %s WHERE %s <= ? ORDER BY %s LIMIT %d", t, e, e, batch)
+		// InnoDB's expire_date index ends with the primary key: rows of
+		// equal expiry follow session_key order in it. The expiry travels
+		// as text, as the store binds it.
+		q.clear = buildClear(t, e, "CAST("+e+" AS CHAR)", k, true)
 		q.createTable = []string{
 			fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s varchar(40) NOT NULL PRIMARY KEY, %s longtext NOT NULL, %s datetime(6) NOT NULL, INDEX %s (%s))", t, k, d, e, idx, e),
 		}
 	}
 	return q
+}
+
+// clearQueries are the statements of ClearExpired's keyset cursor. The
+// SELECTs end with "LIMIT " and take the limit appended.
+type clearQueries struct {
+	first    string // now -> at, tie: the oldest expired rows
+	after    string // at, now -> at, tie: expired rows after expiry at
+	run      string // at -> tie: rows of expiry at, from the first tie
+	runAfter string // at, tie -> tie: rows of expiry at after tie
+	del      string // ties, now: delete the rows still expired
+	keyTie   bool   // tie is session_key (a string), not rowid (an integer)
+}
+
+// buildClear builds the cursor's statements over table t with expiry
+// column e read as atExpr, rows of equal expiry ordered by the column tie.
+// Every SELECT is one range of the expire_date index (tie included, where
+// the index orders by it), bounded by its limit.
+func buildClear(t, e, atExpr, tie string, keyTie bool) clearQueries {
+	return clearQueries{
+		first:    fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s <= ? ORDER BY %s LIMIT ", atExpr, tie, t, e, e),
+		after:    fmt.Sprintf("SELECT %s, %s FROM %s WHERE %s > ? AND %s <= ? ORDER BY %s LIMIT ", atExpr, tie, t, e, e, e),
+		run:      fmt.Sprintf("SELECT %s FROM %s WHERE %s = ? ORDER BY %s LIMIT ", tie, t, e, tie),
+		runAfter: fmt.Sprintf("SELECT %s FROM %s WHERE %s = ? AND %s > ? ORDER BY %s LIMIT ", tie, t, e, tie, tie),
+		del:      fmt.Sprintf("DELETE FROM %s WHERE %s IN ? AND %s <= ?", t, tie, e),
+		keyTie:   keyTie,
+	}
 }
 
 // timeArg is the bind value for an instant. SQLite and MySQL get UTC text
