@@ -41,6 +41,7 @@ type Exchange struct {
 	s      Session
 	status int // the status sent downstream, 0 before any
 	state  exchangeState
+	shared atomic.Bool // Session was called: the session may be held and used elsewhere
 }
 
 type exchangeState uint8
@@ -67,11 +68,15 @@ const (
 func (m *Manager) Begin(x *Exchange, r *http.Request) {
 	x.s.m = m
 	x.s.req = r
-	x.s.ctx = r.Context()
 }
 
 // Session returns the request's session.
-func (x *Exchange) Session() *Session { return &x.s }
+func (x *Exchange) Session() *Session {
+	if !x.shared.Load() {
+		x.shared.Store(true)
+	}
+	return &x.s
+}
 
 // Commit commits the session for a response with the given status, just
 // before w's headers go out, and reports whether the handler's response may
@@ -97,24 +102,43 @@ func (x *Exchange) Commit(w http.ResponseWriter, status int) bool {
 // commit is Commit's first call.
 func (x *Exchange) commit(w http.ResponseWriter, status int) bool {
 	s := &x.s
-	s.mu.Lock()        // not lock(): a session never used need not read its cookie
-	s.committed = true // from now on changes are refused (ErrResponseStarted)
-	err := s.commitLocked(w.Header(), status)
-	s.mu.Unlock()
-	if err == nil {
+	if !x.shared.Load() && !s.m.cfg.SaveEveryRequest {
+		// Nobody was given the session, so nobody used it or holds it:
+		// nothing to commit, no lock to take, no cookie to read.
+		s.committed = true
 		x.state, x.status = exchangeCommitted, status
 		return true
 	}
-	x.state = exchangeFailed
-	if !errors.Is(err, ErrSessionDeleted) {
-		s.m.logError(s.ctx, "cloakroom: session not committed", err)
+	var err error
+	s.mu.Lock()        // not lock(): a session never used need not read its cookie
+	s.committed = true // from now on changes are refused (ErrResponseStarted)
+	if s.scanned || s.m.cfg.SaveEveryRequest {
+		err = s.commitLocked(w.Header(), status)
+	} // else never used: nothing to commit, and the cookie is not examined
+	s.mu.Unlock()
+	if err != nil {
+		x.fail(w, err)
+		return false
 	}
-	s.m.cfg.ErrorHandler(&errorWriter{w: w, x: x}, s.req, err)
-	return false
+	x.state, x.status = exchangeCommitted, status
+	return true
 }
 
-// committed reports whether Commit ran, successfully or not.
-func (x *Exchange) committed() bool { return x.state != exchangeOpen }
+// fail records that the commit failed with err, logs err (not
+// [ErrSessionDeleted], a client's race) and lets the error handler answer
+// through w.
+func (x *Exchange) fail(w http.ResponseWriter, err error) {
+	x.state = exchangeFailed
+	s := &x.s
+	if !errors.Is(err, ErrSessionDeleted) {
+		s.m.logError(s.context(), "cloakroom: session not committed", err)
+	}
+	s.m.cfg.ErrorHandler(&errorWriter{w: w, x: x}, s.req, err)
+}
+
+// Committed reports whether Commit ran, successfully or not. An adapter
+// checks it before computing the status it would pass to Commit.
+func (x *Exchange) Committed() bool { return x.state != exchangeOpen }
 
 // Failed reports whether the session could not be committed, so that the
 // error handler answered instead of the handler.
@@ -122,7 +146,16 @@ func (x *Exchange) Failed() bool { return x.state == exchangeFailed }
 
 // Reset makes x zero again, for its next request. Nothing the request got
 // from x (its session) may be used afterwards.
-func (x *Exchange) Reset() { *x = Exchange{} }
+func (x *Exchange) Reset() {
+	if !x.shared.Load() && !x.s.scanned {
+		// The session was never handed out or read: only Begin and the
+		// commit wrote to x (TestResetClearsEverything).
+		x.s.m, x.s.req, x.s.committed = nil, nil, false
+		x.status, x.state = 0, exchangeOpen
+		return
+	}
+	*x = Exchange{}
+}
 
 // errorWriter is the writer the error handler gets when a commit fails: it
 // records the status the handler sends, for [ResponseWriter.Status].
@@ -156,9 +189,8 @@ func (ew *errorWriter) Unwrap() http.ResponseWriter { return ew.w }
 // [Manager.Wrap]. The response body is not buffered: flushing, hijacking
 // and [http.ResponseController] keep working.
 type ResponseWriter struct {
-	w         http.ResponseWriter
-	x         Exchange
-	handedOut atomic.Bool // Session was called: the writer must not be reused
+	w http.ResponseWriter
+	x Exchange
 }
 
 // writers recycles the ResponseWriters of requests that never handed their
@@ -177,12 +209,7 @@ func (m *Manager) Wrap(w http.ResponseWriter, r *http.Request) *ResponseWriter {
 
 // Session returns the session the writer commits. Once it was called, the
 // writer is never recycled by Release.
-func (rw *ResponseWriter) Session() *Session {
-	if !rw.handedOut.Load() {
-		rw.handedOut.Store(true)
-	}
-	return &rw.x.s
-}
+func (rw *ResponseWriter) Session() *Session { return rw.x.Session() }
 
 // Status returns the status code sent to the client: the handler's, or the
 // error handler's when the commit failed and it answered instead. It is 0
@@ -199,7 +226,7 @@ func (rw *ResponseWriter) Failed() bool { return rw.x.Failed() }
 // Finish commits the session if the handler wrote nothing, so the cookie
 // goes out with net/http's implicit 200.
 func (rw *ResponseWriter) Finish() {
-	if !rw.x.committed() {
+	if !rw.x.Committed() {
 		rw.x.Commit(rw.w, http.StatusOK) // net/http's implicit 200
 	}
 }
@@ -210,7 +237,7 @@ func (rw *ResponseWriter) Finish() {
 // any more (an adapter that installed rw in its framework's response puts
 // the original writer back first); rw must not be used afterwards.
 func (rw *ResponseWriter) Release() {
-	if rw.handedOut.Load() || rw.x.state != exchangeCommitted {
+	if rw.x.shared.Load() || rw.x.state != exchangeCommitted {
 		return
 	}
 	rw.w = nil
@@ -224,7 +251,7 @@ func (rw *ResponseWriter) Header() http.Header { return rw.w.Header() }
 // WriteHeader commits the session, then writes the status, unless the
 // commit failed and the error handler answered instead.
 func (rw *ResponseWriter) WriteHeader(code int) {
-	if rw.x.committed() {
+	if rw.x.Committed() {
 		if !rw.x.Failed() {
 			rw.w.WriteHeader(code) // let net/http report the superfluous call
 		}
@@ -242,7 +269,7 @@ func (rw *ResponseWriter) WriteHeader(code int) {
 // started commits the session with an implicit 200 if nothing was sent
 // yet, and reports whether the handler's response may go out.
 func (rw *ResponseWriter) started() bool {
-	if !rw.x.committed() {
+	if !rw.x.Committed() {
 		rw.WriteHeader(http.StatusOK)
 	}
 	return !rw.x.Failed()

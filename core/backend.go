@@ -19,9 +19,6 @@ type backend interface {
 	// a valid key for a server store; for a cookie store, RFC 6265 cookie
 	// characters that fit a browser's cookie.
 	accepts(v string) bool
-	// lengths returns the shortest and longest value accepts could take
-	// (see Manager.unusableCookie).
-	lengths() (min, max int)
 	// load returns the session data stored under key (or sealed in it) and
 	// its version (0 where versions are not kept).
 	load(ctx context.Context, key string) (data []byte, version uint64, err error)
@@ -43,8 +40,6 @@ type backend interface {
 type serverBackend struct{ store Store }
 
 func (b serverBackend) accepts(v string) bool { return ValidKey(v) }
-
-func (b serverBackend) lengths() (int, int) { return MinKeyLength, MaxKeyLength }
 
 func (b serverBackend) load(ctx context.Context, key string) ([]byte, uint64, error) {
 	rec, err := b.store.Load(ctx, key)
@@ -106,8 +101,6 @@ type cookieBackend struct{ cs CookieStore }
 func (b cookieBackend) accepts(v string) bool {
 	return len(v) <= maxCookieBytes && cookieSafe(v)
 }
-
-func (b cookieBackend) lengths() (int, int) { return 0, maxCookieBytes }
 
 func (b cookieBackend) load(ctx context.Context, key string) ([]byte, uint64, error) {
 	data, _, err := b.cs.Open(ctx, key)

@@ -63,16 +63,7 @@ func (s *Session) saveLocked(ctx context.Context) error {
 // [Exchange.Commit]), and returns the error that kept the session from
 // being committed. s.mu must be held.
 func (s *Session) commitLocked(h http.Header, status int) error {
-	if !s.scanned {
-		// Never used: not accessed, not modified, nothing loaded. Only an
-		// unusable cookie must go, unless every request saves.
-		if !s.m.cfg.SaveEveryRequest {
-			if s.m.unusableCookie(s.req) {
-				s.m.setCookie(h, "", -1, false, s.m.cfg.Now())
-				addVaryCookie(h)
-			}
-			return nil
-		}
+	if !s.scanned { // never used, and every request saves
 		s.scanCookieLocked()
 	}
 	if s.loadErr != nil && status < 500 {
@@ -90,7 +81,7 @@ func (s *Session) commitLocked(h http.Header, status int) error {
 		return nil
 	}
 	if s.modified || (s.m.cfg.SaveEveryRequest && !s.saved) {
-		if err := s.saveLocked(s.ctx); err != nil {
+		if err := s.saveLocked(s.context()); err != nil {
 			return err
 		}
 	} else if !s.saved {

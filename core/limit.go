@@ -110,7 +110,7 @@ func (s *Session) lateLocked(op string) error {
 	}
 	if !s.lateLogged {
 		s.lateLogged = true
-		s.m.cfg.Logger.LogAttrs(s.ctx, slog.LevelWarn,
+		s.m.cfg.Logger.LogAttrs(s.context(), slog.LevelWarn,
 			"cloakroom: session changed after the response headers were sent; the change is not saved (change the session before writing the response)",
 			slog.String("method", op))
 	}

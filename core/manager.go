@@ -13,9 +13,7 @@ import (
 // A Manager is safe for concurrent use and should live as long as the app.
 type Manager struct {
 	cfg    Config
-	b      backend // where sessions live, chosen once (see backend)
-	minLen int     // b.lengths(), for the commit of a session never used
-	maxLen int
+	b      backend         // where sessions live, chosen once (see backend)
 	store  Store           // the server store sessions call: given, or bounded by StoreTimeout; nil for cookies
 	given  Store           // the store passed to New, for Store()
 	users  UserIndex       // store, when it supports CapUserIndex
@@ -58,7 +56,6 @@ func New(store Store, cfg Config) (*Manager, error) {
 // sessions live in b.
 func newManager(cfg Config, b backend) *Manager {
 	m := &Manager{cfg: cfg, b: b}
-	m.minLen, m.maxLen = b.lengths()
 	_, m.replay = b.(versionedBackend)
 	return m
 }
@@ -124,16 +121,16 @@ func (s *Session) lock() {
 func (s *Session) scanCookieLocked() {
 	s.scanned = true
 	if s.req != nil {
-		s.key, s.hadCookie = s.m.findCookie(s.req.Header["Cookie"], false)
+		s.key, s.hadCookie = s.m.findCookie(s.req.Header["Cookie"])
 	}
 }
 
 // findCookie returns the first non-empty value of the session cookie in the
-// Cookie header lines that is acceptable, or only plausible when
-// lengthOnly ("" when none is), and whether the cookie occurs at all.
-func (m *Manager) findCookie(lines []string, lengthOnly bool) (value string, present bool) {
+// Cookie header lines that the backend accepts ("" when none is), and
+// whether the cookie occurs at all.
+func (m *Manager) findCookie(lines []string) (value string, present bool) {
 	if v, present, ok := firstCookie(lines, m.cfg.CookieName); ok {
-		if !present || (v != "" && m.wants(v, lengthOnly)) {
+		if !present || (v != "" && m.b.accepts(v)) {
 			return v, present
 		}
 		// Not wanted: a later value may be.
@@ -145,33 +142,10 @@ func (m *Manager) findCookie(lines []string, lengthOnly bool) (value string, pre
 			return "", present
 		}
 		present = true
-		if v != "" && m.wants(v, lengthOnly) {
+		if v != "" && m.b.accepts(v) {
 			return v, true
 		}
 	}
-}
-
-// wants reports whether v is acceptable to the backend, or when lengthOnly
-// only has the length of a value it could accept (see unusableCookie).
-func (m *Manager) wants(v string, lengthOnly bool) bool {
-	if lengthOnly {
-		return len(v) >= m.minLen && len(v) <= m.maxLen
-	}
-	return m.b.accepts(v)
-}
-
-// unusableCookie reports whether r carries the session cookie with no value
-// that could name a session, for the commit of a session that was never
-// used: only such a cookie is deleted then. As Django does for a session it
-// did not use, it looks at the values' lengths alone (a key's length for a
-// server store, a cookie's for a cookie store); their characters are
-// checked when the session is used, before any value reaches the store.
-func (m *Manager) unusableCookie(r *http.Request) bool {
-	if r == nil {
-		return false
-	}
-	v, present := m.findCookie(r.Header["Cookie"], true)
-	return present && v == ""
 }
 
 // DefaultErrorHandler answers 400 Bad Request when the session was deleted

@@ -31,7 +31,7 @@ func (m *Manager) Handler(next http.Handler) http.Handler {
 		rw := m.Wrap(w, r)
 		s := rw.Session() // handed out for good: rw is never released
 		r = r.WithContext(NewContext(r.Context(), s))
-		s.req, s.ctx = r, r.Context()
+		s.req = r
 		next.ServeHTTP(rw, r)
 		rw.Finish()
 	})

@@ -23,8 +23,7 @@ import (
 // A Session is safe for concurrent use by the goroutines of its request.
 type Session struct {
 	m   *Manager
-	req *http.Request
-	ctx context.Context
+	req *http.Request // its context is the store calls' (see context)
 
 	mu         sync.Mutex
 	key        string // current key (or cookie-store value); "" when none
@@ -47,6 +46,14 @@ type Session struct {
 	loadedUser json.RawMessage // UserIDKey as loaded or last linked
 	version    uint64          // the loaded record's version (Config.Optimistic)
 	ops        []change        // changes to replay on a version conflict
+}
+
+// context returns the request's context, for store calls and logs.
+func (s *Session) context() context.Context {
+	if s.req == nil {
+		return context.Background()
+	}
+	return s.req.Context()
 }
 
 // Key returns the session key, or "" when the session has none yet. A new
@@ -176,7 +183,7 @@ func (s *Session) fetchLocked() {
 		// Acceptable values beyond the bound were never tried: one of them
 		// may be the real session, so its cookie must not be deleted.
 		s.hadCookie = false
-		s.m.cfg.Logger.LogAttrs(s.ctx, slog.LevelWarn, "cloakroom: more session cookies than core.MaxSessionCookies; none of those tried loaded",
+		s.m.cfg.Logger.LogAttrs(s.context(), slog.LevelWarn, "cloakroom: more session cookies than core.MaxSessionCookies; none of those tried loaded",
 			slog.Int("tried", len(cands)))
 	}
 }
@@ -194,21 +201,21 @@ const (
 // openLocked loads the session stored under (or, for a cookie store, in)
 // key. It logs tampered and corrupt data. s.mu must be held.
 func (s *Session) openLocked(key string) (map[string]json.RawMessage, uint64, openResult) {
-	data, version, err := s.m.b.load(s.ctx, key)
+	data, version, err := s.m.b.load(s.context(), key)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, 0, notOpened // never adopt an unknown key
 	case errors.Is(err, ErrTampered) || errors.Is(err, ErrInvalidKey):
-		s.m.warn(s.ctx, "cloakroom: session data corrupted or tampered; starting an empty session", err)
+		s.m.warn(s.context(), "cloakroom: session data corrupted or tampered; starting an empty session", err)
 		return nil, 0, notOpened
 	case err != nil:
 		s.loadErr = wrapErr("loading session", err)
-		s.m.logError(s.ctx, "cloakroom: session store failed on load", err)
+		s.m.logError(s.context(), "cloakroom: session store failed on load", err)
 		return nil, 0, failed
 	}
 	values, err := s.m.cfg.Codec.Decode(data)
 	if err != nil {
-		s.m.warn(s.ctx, "cloakroom: session data corrupted; starting an empty session", err)
+		s.m.warn(s.context(), "cloakroom: session data corrupted; starting an empty session", err)
 		if s.m.b.sealed() {
 			return nil, 0, notOpened
 		}
@@ -506,7 +513,7 @@ func (s *Session) Flush() error {
 	s.loadErr = nil
 	for _, k := range [2]string{s.key, s.oldKey} {
 		if k != "" && !s.mustCreateKey(k) {
-			if err := s.m.b.remove(s.ctx, k); err != nil {
+			if err := s.m.b.remove(s.context(), k); err != nil {
 				return errors.Join(wrapErr("flushing session", err), late)
 			}
 		}

@@ -40,7 +40,16 @@ const ContextKey = "github.com/cloakroom/cloakroom/session"
 // outside the middleware saw it. The session is published under
 // [ContextKey] (which makes Gin allocate its Keys map) only by the first
 // [Get] or [Lookup], or at once when c.Keys already exists.
+//
+// Middleware panics when m is nil.
+//
+//go:noinline
 func Middleware(m *core.Manager) gin.HandlerFunc {
+	// Not inlined into the caller: the returned closure is then compiled
+	// here, with core's adapter calls inlined into it.
+	if m == nil {
+		panic("ginsession: Middleware needs a manager, not nil")
+	}
 	return func(c *gin.Context) {
 		w := writers.Get().(*writer)
 		inner := c.Writer
@@ -51,7 +60,7 @@ func Middleware(m *core.Manager) gin.HandlerFunc {
 			w.publish(c)
 		}
 		c.Next()
-		if w.commit(w.Status()) && c.Writer == w && !w.published.Load() {
+		if w.start(); !w.x.Failed() && c.Writer == w && !w.published.Load() {
 			// Nothing outside this function ever saw the session, and no
 			// later middleware kept the writer: hand Gin its own writer
 			// back and reuse ours.
@@ -120,19 +129,27 @@ func (w *writer) publish(c *gin.Context) {
 	}
 }
 
-// reset makes w a zero writer for its next request.
+// reset makes w, whose session was never published, a zero writer for
+// its next request.
 func (w *writer) reset() {
 	w.ResponseWriter = nil
 	w.x.Reset()
-	w.published.Store(false)
 }
 
-// commit commits the session, once, with the status Gin is about to send,
-// and reports whether the handler's response may go out.
-func (w *writer) commit(status int) bool { return w.x.Commit(w.ResponseWriter, status) }
+// start commits the session, once, with the status Gin is about to send;
+// the caller then checks w.x.Failed. Inlined: after the commit Gin is not
+// asked for the status again.
+func (w *writer) start() {
+	if !w.x.Committed() {
+		w.commit()
+	}
+}
+
+// commit is start's first call.
+func (w *writer) commit() { w.x.Commit(w.ResponseWriter, w.ResponseWriter.Status()) }
 
 func (w *writer) WriteHeaderNow() {
-	if w.commit(w.Status()) {
+	if w.start(); !w.x.Failed() {
 		w.ResponseWriter.WriteHeaderNow()
 	}
 }
@@ -145,27 +162,27 @@ func (w *writer) WriteHeader(code int) {
 }
 
 func (w *writer) Write(p []byte) (int, error) {
-	if !w.commit(w.Status()) {
+	if w.start(); w.x.Failed() {
 		return 0, core.ErrResponseReplaced
 	}
 	return w.ResponseWriter.Write(p)
 }
 
 func (w *writer) WriteString(s string) (int, error) {
-	if !w.commit(w.Status()) {
+	if w.start(); w.x.Failed() {
 		return 0, core.ErrResponseReplaced
 	}
 	return w.ResponseWriter.WriteString(s)
 }
 
 func (w *writer) Flush() {
-	if w.commit(w.Status()) {
+	if w.start(); !w.x.Failed() {
 		w.ResponseWriter.Flush()
 	}
 }
 
 func (w *writer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if !w.commit(http.StatusSwitchingProtocols) {
+	if !w.x.Commit(w.ResponseWriter, http.StatusSwitchingProtocols) {
 		return nil, nil, core.ErrResponseReplaced
 	}
 	return w.ResponseWriter.Hijack()
