@@ -25,7 +25,9 @@ import (
 //	go test ./gormstore -run '^$' -bench ClearExpired -benchtime=1x -timeout 60m
 //	go test ./gormstore -run '^$' -bench LoadSave
 //
-// CLOAKROOM_BENCH_ROWS overrides the 1,000,000 rows of the clear benchmark.
+// CLOAKROOM_BENCH_ROWS overrides the 1,000,000 rows of the clear benchmark;
+// CLOAKROOM_BENCH_BATCH and CLOAKROOM_BENCH_PAUSE its batch size and pause,
+// CLOAKROOM_BENCH_BASELINE how long it measures requests before clearing.
 
 // benchBackends are the file-backed backends (an in-memory SQLite database
 // tells nothing about disk-backed locking).
@@ -137,6 +139,28 @@ type latencies struct {
 	reads, writes     atomic.Int64
 }
 
+// clearOptions are the store options BenchmarkClearExpired tunes the clear
+// with: CLOAKROOM_BENCH_BATCH (WithBatchSize) and CLOAKROOM_BENCH_PAUSE
+// (WithBatchPause, a Go duration); the defaults when unset.
+func clearOptions(b *testing.B) []gormstore.Option {
+	var opts []gormstore.Option
+	if v := os.Getenv("CLOAKROOM_BENCH_BATCH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("CLOAKROOM_BENCH_BATCH=%q: %v", v, err)
+		}
+		opts = append(opts, gormstore.WithBatchSize(n))
+	}
+	if v := os.Getenv("CLOAKROOM_BENCH_PAUSE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("CLOAKROOM_BENCH_PAUSE=%q: %v", v, err)
+		}
+		opts = append(opts, gormstore.WithBatchPause(d))
+	}
+	return opts
+}
+
 // baselineDuration is how long BenchmarkClearExpired measures the
 // concurrent requests before starting the clear: CLOAKROOM_BENCH_BASELINE
 // (a Go duration), 5s by default.
@@ -168,10 +192,11 @@ func BenchmarkClearExpired(b *testing.B) {
 		}
 		rows = n
 	}
+	opts := clearOptions(b)
 	for _, be := range benchBackends() {
 		b.Run(be.name, func(b *testing.B) {
 			db := be.open(b)
-			st, table := benchStore(b, db)
+			st, table := benchStore(b, db, opts...)
 			b.StopTimer()
 			keys := bulkFill(b, db, table, rows, true)
 

@@ -30,50 +30,93 @@ import (
 // survives. When ctx is done, during the scan or while waiting for the
 // lock, it stops with an error wrapping ctx.Err() and the count so far.
 func (s *Store) ClearExpired(ctx context.Context) (int64, error) {
-	d, err := os.Open(s.dir)
+	var n int64
+	err := s.eachEntry(ctx, func(dir, keyStart string, e fs.DirEntry) error {
+		removed, err := s.clearEntry(ctx, dir, keyStart, e)
+		if removed {
+			n++
+		}
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("filestore: clear expired: %w", err)
+		return n, fmt.Errorf("filestore: clear expired: %w", err)
+	}
+	return n, nil
+}
+
+// eachEntry calls fn for each entry of the directory, and with fan-out (see
+// [WithFanOut]) for each entry of the subdirectories, with the directory
+// holding it and the characters the keys of session files there must start
+// with ("" in the directory itself, which may hold flat files from before a
+// switch to fan-out). It descends only into real directories of this user
+// named with one key character, down to the fan-out depth. It reads
+// directories 256 entries at a time, so memory stays bounded whatever their
+// size, and stops when ctx is done.
+func (s *Store) eachEntry(ctx context.Context, fn func(dir, keyStart string, e fs.DirEntry) error) error {
+	return s.visit(ctx, s.dir, "", fn)
+}
+
+func (s *Store) visit(ctx context.Context, dir, keyStart string, fn func(dir, keyStart string, e fs.DirEntry) error) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
 	}
 	defer d.Close()
-	var n int64
 	for {
 		ents, rerr := d.ReadDir(256)
 		for _, e := range ents {
 			if err := ctx.Err(); err != nil {
-				return n, fmt.Errorf("filestore: clear expired: %w", err)
+				return err
 			}
-			removed, err := s.clearEntry(ctx, e)
-			if err != nil {
-				return n, fmt.Errorf("filestore: clear expired: %w", err)
+			name := e.Name()
+			if len(keyStart) < s.fanOut && e.Type().IsDir() && len(name) == 1 && isKeyChar(name[0]) {
+				sub := filepath.Join(dir, name)
+				if fi, err := os.Lstat(sub); err != nil || !fi.IsDir() || !ownedByMe(fi) {
+					continue // gone, replaced or foreign: not ours to walk
+				}
+				if err := s.visit(ctx, sub, keyStart+name, fn); err != nil {
+					return err
+				}
+				continue
 			}
-			if removed {
-				n++
+			if err := fn(dir, keyStart, e); err != nil {
+				return err
 			}
 		}
 		if rerr == io.EOF {
-			return n, nil
+			return nil
 		}
 		if rerr != nil {
-			return n, fmt.Errorf("filestore: clear expired: reading directory: %w", rerr)
+			return fmt.Errorf("reading directory: %w", rerr)
 		}
 	}
 }
+
+func isKeyChar(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
 
 // isSessionName reports whether name is prefix+key with a valid key.
 func (s *Store) isSessionName(name string) bool {
 	return strings.HasPrefix(name, s.prefix) && core.ValidKey(name[len(s.prefix):])
 }
 
-// clearEntry removes e if it is an expired or corrupt session file of this
-// store (reporting true), or an old temporary file of this store.
-func (s *Store) clearEntry(ctx context.Context, e fs.DirEntry) (bool, error) {
+// sessionFile reports whether e, an entry of a directory whose session
+// files' keys start with keyStart, is named as such a file.
+func (s *Store) sessionFile(keyStart string, e fs.DirEntry) bool {
 	name := e.Name()
-	isSession := s.isSessionName(name)
-	isTemp := strings.HasPrefix(name, s.tmpPrefix)
+	return s.isSessionName(name) && strings.HasPrefix(name[len(s.prefix):], keyStart)
+}
+
+// clearEntry removes e, an entry of dir, if it is an expired or corrupt
+// session file of this store (reporting true), or an old temporary file of
+// this store (only ever in the directory itself).
+func (s *Store) clearEntry(ctx context.Context, dir, keyStart string, e fs.DirEntry) (bool, error) {
+	name := e.Name()
+	isSession := s.sessionFile(keyStart, e)
+	isTemp := dir == s.dir && strings.HasPrefix(name, s.tmpPrefix)
 	if (!isSession && !isTemp) || !e.Type().IsRegular() {
 		return false, nil
 	}
-	p := filepath.Join(s.dir, name)
+	p := filepath.Join(dir, name)
 	if isTemp {
 		fi, err := e.Info()
 		if errors.Is(err, fs.ErrNotExist) {

@@ -28,6 +28,12 @@
 // syscall (Windows, Solaris, Plan 9...) that lock only excludes goroutines of
 // one process.
 //
+// Layout: by default the files lie flat in the directory, as Django's file
+// backend keeps them, so that a Go service and a Django project can share
+// it. [WithFanOut] spreads them over subdirectories named after the first
+// characters of the key instead (dir/a/b/sessionidab...), which keeps each
+// directory small when it holds millions of sessions.
+//
 // Security: there is no default directory: [New] needs one, creates it with
 // mode 0700 when it does not exist, and refuses one that other users can
 // write to (such as /tmp), unless it is sticky and owned by the current user.
@@ -77,6 +83,7 @@ type Store struct {
 	sync         bool
 	tempMaxAge   time.Duration
 	maxFileBytes int64
+	fanOut       int // levels of subdirectories (WithFanOut); 0: flat
 }
 
 // The optional capabilities, implemented directly: [core.Supports] reports
@@ -93,6 +100,7 @@ type options struct {
 	sync         bool
 	tempMaxAge   time.Duration
 	maxFileBytes int64
+	fanOut       int
 }
 
 // Option configures a [Store]; pass options to [New].
@@ -132,6 +140,28 @@ func WithTempMaxAge(d time.Duration) Option { return func(o *options) { o.tempMa
 // or one of them removes the sessions the others saved over its bound.
 func WithMaxFileBytes(n int64) Option { return func(o *options) { o.maxFileBytes = n } }
 
+// MaxFanOut is the largest number of subdirectory levels [WithFanOut]
+// accepts.
+const MaxFanOut = 2
+
+// WithFanOut spreads the session files over levels of subdirectories (1 or
+// 2; 0, the default, keeps them flat in the directory as Django does): each
+// level is named after one more character of the key, so with 2 the session
+// of key "ab12..." lives in dir/a/b/sessionidab12... Keys are 32 characters
+// of [a-z0-9], so 2 levels make 1,296 directories, and a million sessions
+// about 770 files in each. The subdirectories are created (mode 0700) as
+// sessions need them. Temporary files and the lock file stay in the
+// directory itself.
+//
+// Django's file backend reads only the flat layout: use fan-out only when no
+// Django process shares the directory. Every store and clearsessions run on
+// a directory must use the same setting (clearsessions' -fanout flag):
+// Load finds a session only where its layout puts it. ClearExpired removes
+// expired files of either layout, so after switching a directory from flat
+// to fan-out the old files go when they expire (their sessions are not
+// found meanwhile: their users start new ones).
+func WithFanOut(levels int) Option { return func(o *options) { o.fanOut = levels } }
+
 // check validates the settings, filling in the defaults that stand for
 // zero values.
 func (o *options) check() error {
@@ -147,6 +177,9 @@ func (o *options) check() error {
 	}
 	if o.maxFileBytes <= 0 {
 		o.maxFileBytes = DefaultMaxFileBytes
+	}
+	if o.fanOut < 0 || o.fanOut > MaxFanOut {
+		return fmt.Errorf("filestore: fan-out of %d levels: want 0 to %d: %w", o.fanOut, MaxFanOut, core.ErrInvalidConfig)
 	}
 	if o.maxFileBytes <= maxHeader {
 		return fmt.Errorf("filestore: max file bytes %d: leaves no room for the %d-byte header: %w",
@@ -172,7 +205,7 @@ func New(dir string, opts ...Option) (*Store, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
-	s := &Store{prefix: o.prefix, now: o.now, sync: o.sync, tempMaxAge: o.tempMaxAge, maxFileBytes: o.maxFileBytes}
+	s := &Store{prefix: o.prefix, now: o.now, sync: o.sync, tempMaxAge: o.tempMaxAge, maxFileBytes: o.maxFileBytes, fanOut: o.fanOut}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("filestore: directory %q: %w: %w", dir, core.ErrInvalidConfig, err)
@@ -266,17 +299,63 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // path returns the file path for key, after checking that key is valid and
-// that the path names an entry directly inside the directory.
+// that the path names an entry directly inside the directory, or inside the
+// subdirectory the fan-out gives the key.
 func (s *Store) path(op, key string) (string, error) {
 	if !core.ValidKey(key) {
 		return "", fmt.Errorf("filestore: %s %.50q: %w", op, key, core.ErrInvalidKey)
 	}
 	name := s.prefix + key
-	p := filepath.Join(s.dir, name)
-	if filepath.Dir(p) != s.dir || filepath.Base(p) != name {
+	dir := s.subdir(key)
+	p := filepath.Join(dir, name)
+	if filepath.Dir(p) != dir || filepath.Base(p) != name {
 		return "", fmt.Errorf("filestore: %s %.50q: path escapes the directory: %w", op, key, core.ErrInvalidKey)
 	}
 	return p, nil
+}
+
+// subdir returns the directory of the session file of key, a valid key
+// (and so at least MaxFanOut characters of [a-z0-9]).
+func (s *Store) subdir(key string) string {
+	switch s.fanOut {
+	case 1:
+		return s.dir + string(filepath.Separator) + key[:1]
+	case 2:
+		return s.dir + string(filepath.Separator) + key[:1] + string(filepath.Separator) + key[1:2]
+	}
+	return s.dir
+}
+
+// place runs link or rename of a temporary file to p, creating the
+// fan-out subdirectories of p first when they are missing.
+func (s *Store) place(op func(string, string) error, tmp, p string) error {
+	err := op(tmp, p)
+	if s.fanOut == 0 || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := s.mkSubdirs(filepath.Dir(p)); err != nil {
+		return err
+	}
+	return op(tmp, p)
+}
+
+// mkSubdirs creates the fan-out directory dir and its parents below s.dir
+// (mode 0700), fsyncing their parents when the store syncs.
+func (s *Store) mkSubdirs(dir string) error {
+	if dir == s.dir {
+		return nil
+	}
+	if err := s.mkSubdirs(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	err := os.Mkdir(dir, 0o700)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err == nil && s.sync {
+		err = syncDir(filepath.Dir(dir))
+	}
+	return err
 }
 
 // Load implements [core.Store]. A file that is truncated, corrupt, larger
@@ -493,8 +572,8 @@ func (s *Store) Save(ctx context.Context, rec core.Record, mode core.SaveMode) e
 	if mode == core.Create {
 		// link(2) fails when the name exists: the fast, race-free path.
 		// Its temporary name is removed by the deferred cleanup.
-		if os.Link(tmp, p) == nil {
-			return s.synced(rec.Key)
+		if s.place(os.Link, tmp, p) == nil {
+			return s.synced(p, rec.Key)
 		}
 		// The name exists (or the file system cannot link): under the lock,
 		// replace it unless it holds a live session.
@@ -514,11 +593,11 @@ func (s *Store) Save(ctx context.Context, rec core.Record, mode core.SaveMode) e
 			return fmt.Errorf("filestore: update: %w", core.ErrSessionDeleted)
 		}
 	}
-	if err := os.Rename(tmp, p); err != nil {
+	if err := s.place(os.Rename, tmp, p); err != nil {
 		return fmt.Errorf("filestore: %s %s: %w", mode, rec.Key, err)
 	}
 	placed = true
-	return s.synced(rec.Key)
+	return s.synced(p, rec.Key)
 }
 
 func (s *Store) tooLarge(key string, n int64) error {
@@ -526,11 +605,12 @@ func (s *Store) tooLarge(key string, n int64) error {
 		key, n, s.maxFileBytes, core.ErrTooLarge)
 }
 
-func (s *Store) synced(key string) error {
+// synced fsyncs the directory of the session file p, when the store syncs.
+func (s *Store) synced(p, key string) error {
 	if !s.sync {
 		return nil
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := syncDir(filepath.Dir(p)); err != nil {
 		return fmt.Errorf("filestore: save %s: syncing directory: %w", key, err)
 	}
 	return nil

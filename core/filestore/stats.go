@@ -3,7 +3,7 @@ package filestore
 import (
 	"context"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/cloakroom/cloakroom/core"
@@ -14,24 +14,17 @@ import (
 // files (see [Store.ClearExpired]) count as expired, so Expired is what
 // ClearExpired would remove now. Files of other users, special files and
 // files that cannot be read are not counted. No file is read past
-// the bound of [WithMaxFileBytes].
+// the bound of [WithMaxFileBytes]. With fan-out it walks the
+// subdirectories as ClearExpired does.
 func (s *Store) Stats(ctx context.Context) (core.Stats, error) {
 	var st core.Stats
-	ents, err := os.ReadDir(s.dir)
-	if err != nil {
-		return st, fmt.Errorf("filestore: stats: %w", err)
-	}
-	for _, e := range ents {
-		if err := ctx.Err(); err != nil {
-			return st, fmt.Errorf("filestore: stats: %w", err)
+	err := s.eachEntry(ctx, func(dir, keyStart string, e fs.DirEntry) error {
+		if !s.sessionFile(keyStart, e) || !e.Type().IsRegular() {
+			return nil
 		}
-		name := e.Name()
-		if !s.isSessionName(name) || !e.Type().IsRegular() {
-			continue
-		}
-		state, size, err := s.inspect(filepath.Join(s.dir, name), true)
+		state, size, err := s.inspect(filepath.Join(dir, e.Name()), true)
 		if err != nil {
-			continue // unreadable (ClearExpired stops there with the error)
+			return nil // unreadable (ClearExpired stops there with the error)
 		}
 		switch state {
 		case fileLive:
@@ -39,6 +32,10 @@ func (s *Store) Stats(ctx context.Context) (core.Stats, error) {
 		case fileExpired, fileCorrupt:
 			st.Add(0, false)
 		}
+		return nil
+	})
+	if err != nil {
+		return st, fmt.Errorf("filestore: stats: %w", err)
 	}
 	return st, nil
 }
