@@ -97,6 +97,9 @@ func TestClearExpiredKeysetTies(t *testing.T) {
 			live := fill(t, st, 6, time.Now().Add(time.Hour))
 			live = append(live, fill(t, st, 3, time.Now().Add(2*time.Hour))...)
 
+			if c, err := st.CountExpired(ctx(t)); err != nil || c != int64(len(expired)) {
+				t.Errorf("CountExpired = %d, %v; want %d", c, err, len(expired))
+			}
 			w := watchClear(t, db)
 			var calls []int64
 			n, err := st.ClearExpiredFunc(ctx(t), func(d int64) { calls = append(calls, d) })

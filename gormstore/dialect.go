@@ -51,6 +51,7 @@ type queries struct {
 	// without rowid.
 	clear, clearKeyed clearQueries
 	noRowid           string // fails on an SQLite table without rowid
+	countExpired      string // now -> rows ClearExpired would delete
 
 	createTable []string
 }
@@ -109,6 +110,7 @@ func buildQueries(db *gorm.DB, kind dialectKind, table string, _ int) queries {
 	q.exists = fmt.Sprintf("SELECT 1 FROM %s WHERE %s = ? AND %s > ?", t, k, e)
 	q.del = fmt.Sprintf("DELETE FROM %s WHERE %s = ?", t, k)
 	q.probe = fmt.Sprintf("SELECT %s, %s, %s FROM %s WHERE 1 = 0", k, d, e, t)
+	q.countExpired = fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s <= ?", t, e)
 
 	switch kind {
 	case dSQLite, dPostgres:

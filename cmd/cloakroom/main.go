@@ -12,8 +12,10 @@
 //	-dir DIR, -prefix PREFIX, -max-file-bytes N              for file (-dir required)
 //	-servers host:port,...                                   for memcached
 //
-// clearsessions is Django's command of that name: on a terminal it draws a
-// progress bar. Memcached expires sessions by itself, so clearsessions has
+// clearsessions is Django's command of that name. For a gorm store it shows
+// its progress on standard error (rows deleted, share of the expired rows,
+// rate, elapsed and remaining time): redrawn in place on a terminal, a line
+// every 10 seconds otherwise. Memcached expires sessions by itself, so clearsessions has
 // nothing to do there and stats reports the server's own counters.
 //
 // For the file store, clearsessions also removes corrupt session files
@@ -41,7 +43,7 @@ func main() {
 const usage = `usage: cloakroom <command> [flags]
 
 commands:
-  clearsessions   delete expired sessions (batched; progress bar on a terminal)
+  clearsessions   delete expired sessions (batched; progress on stderr)
   stats           report live and expired sessions and their sizes
 
 run "cloakroom <command> -h" for the flags.
@@ -77,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2 // the flag package has printed the error and the usage
 	}
 	if cmd == "clearsessions" {
-		err = clearSessions(ctx, &sf, stdout)
+		err = clearSessions(ctx, &sf, stdout, stderr)
 	} else {
 		err = stats(ctx, &sf, stdout)
 	}

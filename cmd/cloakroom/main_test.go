@@ -84,12 +84,41 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestProgressLine(t *testing.T) {
-	p := &progress{total: 200}
-	if got := p.line(50); got != "[#######                       ]  25% 50/200" {
-		t.Errorf("line = %q", got)
+	p := &progress{}
+	if got, want := p.line(2_500_000, 10_000_000, 50*time.Second), "[#######                       ]  25% 2,500,000/10,000,000, 50,000/s, 50s elapsed, ~2m30s left"; got != want {
+		t.Errorf("line = %q, want %q", got, want)
 	}
-	if got := (&progress{total: -1}).line(7); got != "deleted 7" {
-		t.Errorf("unknown total: %q", got)
+	if got, want := p.line(7, -1, 2*time.Second), "deleted 7, 3/s, 2s elapsed"; got != want {
+		t.Errorf("unknown total: %q, want %q", got, want)
+	}
+	if got, want := p.line(12, 10, time.Second), "[##############################] 100% 12/10, 12/s, 1s elapsed"; got != want {
+		t.Errorf("past the estimate: %q, want %q", got, want)
+	}
+}
+
+// TestProgressOutput: on a terminal the line is redrawn in place at most
+// every 100 ms and wiped at the end; elsewhere a plain line comes every
+// progressEvery.
+func TestProgressOutput(t *testing.T) {
+	var clock time.Time
+	for _, tty := range []bool{true, false} {
+		var out strings.Builder
+		start := time.Unix(1e9, 0)
+		p := &progress{w: &out, tty: tty, start: start, now: func() time.Time { return clock }, every: progressEvery, total: -1, last: start}
+		p.setTotal(1000)
+		for i := int64(1); i <= 100; i++ {
+			clock = start.Add(time.Duration(i) * time.Second / 4) // 25 s in all
+			p.update(10 * i)
+		}
+		p.done(1000)
+		got := out.String()
+		if tty {
+			if n := strings.Count(got, "\r"); n != 101 || !strings.HasSuffix(got, "\r\033[K") || strings.Contains(got, "\n") {
+				t.Errorf("terminal: %d redraws (want 100 and a wipe), output %q", n, got)
+			}
+		} else if lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "clearsessions: [") || strings.Contains(got, "\r") {
+			t.Errorf("not a terminal: want 2 lines (10 s and 20 s), got %q", got)
+		}
 	}
 }
 
