@@ -10,7 +10,7 @@ func openFile(f *storeFlags) (*opened, error) {
 	if f.dir == "" {
 		return nil, fmt.Errorf("%w: -dir is required for -store file", errUsage)
 	}
-	opts := []filestore.Option{filestore.WithMaxFileBytes(f.maxFileBytes)}
+	opts := []filestore.Option{filestore.WithMaxFileBytes(f.maxFileBytes), filestore.WithFanOut(f.fanOut)}
 	if f.prefix != "" {
 		opts = append(opts, filestore.WithPrefix(f.prefix))
 	}

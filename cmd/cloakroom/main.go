@@ -9,7 +9,7 @@
 //
 //	-store gorm|file|memcached   which store (default gorm)
 //	-driver sqlite|postgres|mysql, -dsn DSN, -table NAME   for gorm
-//	-dir DIR, -prefix PREFIX, -max-file-bytes N              for file (-dir required)
+//	-dir DIR, -prefix PREFIX, -max-file-bytes N, -fanout L   for file (-dir required)
 //	-servers host:port,...                                   for memcached
 //
 // clearsessions is Django's command of that name. For a gorm store it shows

@@ -123,8 +123,13 @@ func TestProgressOutput(t *testing.T) {
 }
 
 func TestFileStore(t *testing.T) {
+	t.Run("flat", func(t *testing.T) { testFileStore(t, 0) })
+	t.Run("fanout", func(t *testing.T) { testFileStore(t, 2) })
+}
+
+func testFileStore(t *testing.T, fanOut int) {
 	dir := t.TempDir()
-	st, err := filestore.New(dir)
+	st, err := filestore.New(dir, filestore.WithFanOut(fanOut))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +143,12 @@ func TestFileStore(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	code, out, errOut := runCmd(t, "stats", "-store", "file", "-dir", dir)
+	fan := fmt.Sprint(fanOut)
+	code, out, errOut := runCmd(t, "stats", "-store", "file", "-dir", dir, "-fanout", fan)
 	if code != 0 || !strings.Contains(out, "live sessions     1") || !strings.Contains(out, "expired sessions  3") {
 		t.Fatalf("stats: %d %s %s", code, out, errOut)
 	}
-	code, out, _ = runCmd(t, "clearsessions", "-store", "file", "-dir", dir)
+	code, out, _ = runCmd(t, "clearsessions", "-store", "file", "-dir", dir, "-fanout", fan)
 	if code != 0 || !strings.Contains(out, "deleted 3 expired sessions") {
 		t.Fatalf("clearsessions: %d %s", code, out)
 	}
@@ -243,7 +249,7 @@ func TestFileStoreDirRequired(t *testing.T) {
 }
 
 // TestStoreFlagNames lists the store flags. The example shop has the same
-// ones but -batch (its TestStoreFlagsMatchCloakroomCommand runs this command
+// ones but -batch and -fanout (its TestStoreFlagsMatchCloakroomCommand runs this command
 // with -h and compares): rename one here and there together.
 func TestStoreFlagNames(t *testing.T) {
 	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
@@ -251,7 +257,7 @@ func TestStoreFlagNames(t *testing.T) {
 	sf.register(fs)
 	var got []string
 	fs.VisitAll(func(f *flag.Flag) { got = append(got, f.Name) })
-	want := []string{"batch", "dir", "driver", "dsn", "max-file-bytes", "prefix", "servers", "store", "table"}
+	want := []string{"batch", "dir", "driver", "dsn", "fanout", "max-file-bytes", "prefix", "servers", "store", "table"}
 	if !slices.Equal(got, want) {
 		t.Errorf("store flags %q, want %q", got, want)
 	}

@@ -26,6 +26,7 @@ type storeFlags struct {
 	batch                    int
 	dir, prefix              string
 	maxFileBytes             int64
+	fanOut                   int
 	servers                  string
 }
 
@@ -38,6 +39,7 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dir, "dir", "", "file store `directory` (required for -store file)")
 	fs.Int64Var(&f.maxFileBytes, "max-file-bytes", filestore.DefaultMaxFileBytes,
 		"file store size `bound` of a session file: the application's WithMaxFileBytes (larger files are corrupt and cleared)")
+	fs.IntVar(&f.fanOut, "fanout", 0, "file store subdirectory `levels` (0 flat, as Django; 1 or 2): the application's WithFanOut")
 	fs.StringVar(&f.prefix, "prefix", "", "file name or memcached key `prefix` (default: the store's)")
 	fs.StringVar(&f.servers, "servers", "127.0.0.1:11211", "memcached `servers`, comma-separated")
 }
