@@ -239,7 +239,7 @@ func (s *Session) Get(key string, dst any) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	if err := json.Unmarshal(raw, dst); err != nil {
+	if err := decodeValue(raw, dst); err != nil {
 		return true, fmt.Errorf("cloakroom: session value %q: %w", key, err)
 	}
 	return true, nil
@@ -435,7 +435,7 @@ func (s *Session) Pop(key string, dst any) (bool, error) {
 		return false, loadErr
 	}
 	if ok && dst != nil {
-		if err := json.Unmarshal(raw, dst); err != nil {
+		if err := decodeValue(raw, dst); err != nil {
 			return true, fmt.Errorf("cloakroom: session value %q: %w", key, err)
 		}
 	}

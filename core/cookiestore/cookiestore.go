@@ -48,17 +48,17 @@ const MaxValueLength = 4000
 // secret.
 const DefaultSalt = "cloakroom.cookiestore"
 
-// minCompressLength is the shortest data Seal tries to compress; shorter
-// data is stored as it is, and the attempt (about half of sealing a small
-// session) is skipped. At BestSpeed, DEFLATE stores 16 bytes or fewer
-// verbatim plus 10 bytes of framing, and below 128 bytes it only
-// Huffman-codes the data, whose code table costs more than short JSON
-// saves. Measured on 200,000 generated session objects (typical keys, ids,
-// tokens, carts, flash messages, 2 to 330 bytes): none under 59 bytes
-// shrank, 0.2% of those of 48 to 63 bytes did (by 2 bytes on average), a
-// fifth of those of 64 to 79 bytes did (by 4) and all from 112 bytes. Only
-// degenerate data shrinks earlier: a run of one byte from 21 bytes.
-const minCompressLength = 64
+// minCompressLength is the shortest data Seal compresses; shorter data is
+// stored as it is. Compression has to pay for its reading: every Open of a
+// compressed value builds DEFLATE's code tables and decodes symbol by
+// symbol, about 37,000 instructions for a 141-byte session, a third of
+// the whole request (callgrind, bench/). Measured on 200,000 generated
+// session objects (Django's auth keys, carts of four-digit ids, user
+// names, flash messages, tokens) at BestSpeed: under 64 bytes none
+// shrank; at 64-127 bytes half did, by 5 bytes on average (5%); at 128-191
+// by 43 bytes (26%); from 192 bytes by 79 bytes and more (35%), where
+// the cookie's size starts to count against the 4 KB a browser keeps.
+const minCompressLength = 192
 
 const (
 	prefix     = "c1."
