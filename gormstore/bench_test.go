@@ -137,6 +137,20 @@ func (m *maxDur) ms() float64 { return float64(m.v.Load()) / 1e6 }
 type latencies struct {
 	readMax, writeMax maxDur
 	reads, writes     atomic.Int64
+	// Every latency, for percentiles: readLat is appended to by the reader
+	// goroutine only, writeLat by the writer only, and both are read once
+	// the two have stopped.
+	readLat, writeLat []time.Duration
+}
+
+// p99 returns the 99th percentile of d in milliseconds (0 for none).
+func p99(d []time.Duration) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	d = slices.Clone(d)
+	slices.Sort(d)
+	return float64(d[int(0.99*float64(len(d)-1))]) / 1e6
 }
 
 // clearOptions are the store options BenchmarkClearExpired tunes the clear
@@ -199,6 +213,7 @@ func BenchmarkClearExpired(b *testing.B) {
 			st, table := benchStore(b, db, opts...)
 			b.StopTimer()
 			keys := bulkFill(b, db, table, rows, true)
+			b.ReportMetric(float64(tableBytes(b, db, table))/float64(rows), "bytes/row")
 
 			// Time every statement of the clear: the DELETEs (Raw callbacks)
 			// and the cursor's SELECTs (Row callbacks); the concurrent
@@ -261,9 +276,10 @@ func BenchmarkClearExpired(b *testing.B) {
 						fail(fmt.Errorf("load: %w", err))
 						continue
 					}
-					p := cur.Load()
-					p.readMax.observe(time.Since(t0))
+					p, d := cur.Load(), time.Since(t0)
+					p.readMax.observe(d)
 					p.reads.Add(1)
+					p.readLat = append(p.readLat, d)
 				}
 			}()
 			go func() { // writer
@@ -277,9 +293,10 @@ func BenchmarkClearExpired(b *testing.B) {
 						fail(fmt.Errorf("update: %w", err))
 						continue
 					}
-					p := cur.Load()
-					p.writeMax.observe(time.Since(t0))
+					p, d := cur.Load(), time.Since(t0)
+					p.writeMax.observe(d)
 					p.writes.Add(1)
+					p.writeLat = append(p.writeLat, d)
 				}
 			}()
 			time.Sleep(baselineDuration(b))
@@ -320,8 +337,33 @@ func BenchmarkClearExpired(b *testing.B) {
 			b.ReportMetric(during.writeMax.ms(), "max-write-ms")
 			b.ReportMetric(base.readMax.ms(), "baseline-max-read-ms")
 			b.ReportMetric(base.writeMax.ms(), "baseline-max-write-ms")
+			b.ReportMetric(p99(during.readLat), "p99-read-ms")
+			b.ReportMetric(p99(during.writeLat), "p99-write-ms")
+			b.ReportMetric(p99(base.readLat), "baseline-p99-read-ms")
+			b.ReportMetric(p99(base.writeLat), "baseline-p99-write-ms")
 		})
 	}
+}
+
+// tableBytes is the space table takes with its indexes: PostgreSQL's
+// pg_total_relation_size, InnoDB's data and index length (estimates from
+// the statistics bulkFill refreshed), the size of the SQLite file (which
+// holds nothing else).
+func tableBytes(b *testing.B, db *gorm.DB, table string) int64 {
+	var q string
+	switch db.Dialector.Name() {
+	case "postgres":
+		q = "SELECT pg_total_relation_size('" + table + "')"
+	case "mysql":
+		q = "SELECT data_length + index_length FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '" + table + "'"
+	default:
+		q = "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()"
+	}
+	var n int64
+	if err := db.Raw(q).Row().Scan(&n); err != nil {
+		b.Fatalf("%s: %v", q, err)
+	}
+	return n
 }
 
 func countRowsB(b *testing.B, db *gorm.DB, table string) int64 {
