@@ -24,13 +24,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # The default set: the issue's four paths (untouched, cookie read, cookie new
-# visitor, server read/write on the realistic session) for cloakroom, the
+# visitor, server read/write on the realistic session; a cookie read of the
+# large, compressed session) for cloakroom, the
 # same workloads for the peers, and the raw handlers.
 DEFAULT_SELECT='^(gin|echo)/raw/-/untouched$'
 DEFAULT_SELECT+='|^gin/cloakroom/(memory|cookie|gorm|memcached)/untouched$'
-DEFAULT_SELECT+='|^gin/cloakroom/cookie/(untouched-realistic|read|read-realistic|new)$'
+DEFAULT_SELECT+='|^gin/cloakroom/cookie/(untouched-realistic|read|read-realistic|read-large|new)$'
 DEFAULT_SELECT+='|^gin/cloakroom/memory/(read|write)-realistic$'
-DEFAULT_SELECT+='|^gin/gin-contrib/sessions/cookie/(untouched|untouched-realistic|read|read-realistic|new)$'
+DEFAULT_SELECT+='|^gin/gin-contrib/sessions/cookie/(untouched|untouched-realistic|read|read-realistic|read-large|new)$'
 DEFAULT_SELECT+='|^gin/gin-contrib/sessions/(gorm|memcached)/untouched$'
 DEFAULT_SELECT+='|^gin/alexedwards/scs/memory/(untouched|read-realistic|write-realistic)$'
 DEFAULT_SELECT+='|^echo/cloakroom/memory/untouched$|^echo/cloakroom/cookie/read-realistic$'

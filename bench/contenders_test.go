@@ -56,32 +56,60 @@ var routes = []string{untouched, read, write, visitor, rotate, login}
 // workload is one measured request: a route, and the session the client
 // holds when it makes it.
 type workload struct {
-	name      string // in benchmark names
-	path      string
-	realistic bool // the client holds the realistic session, not the tiny one
+	name string // in benchmark names
+	path string
+	size sessionSize // the session the client holds
 }
+
+// sessionSize names the session a workload's client holds.
+type sessionSize int
+
+const (
+	tiny      sessionSize = iota // {"cart":[0,1,2]}
+	realistic                    // realisticUser and realisticCart
+	large                        // realisticUser and largeCart
+)
 
 // The tiny session is a cart of three small ints ({"cart":[0,1,2]}, 14
 // bytes of JSON, below any compression threshold; the write workload grows
 // it to 20 and starts over). The realistic one is a signed-in user with a
-// 20-item cart: realisticUser and realisticCart, 141 bytes of JSON, which a
-// cookie store compresses. Every library stores the same values its own way
-// (cloakroom as JSON, gin-contrib, scs and gorilla with gob).
+// 20-item cart: realisticUser and realisticCart, 141 bytes of JSON (below
+// cloakroom's cookie-store compression threshold of 192 bytes). The large
+// one has an 80-item cart (441 bytes of JSON), which cloakroom's cookie
+// store compresses. Every library stores the same values its own way
+// (cloakroom as JSON, gin-contrib, scs and gorilla with gob). The login
+// route signs in with the realistic session, or the large one when asked
+// (?size=large).
 var workloads = []workload{
-	{"untouched", untouched, false},
-	{"read", read, false},
-	{"write", write, false},
-	{"new", visitor, false},
-	{"untouched-realistic", untouched, true},
-	{"read-realistic", read, true},
-	{"write-realistic", rotate, true},
+	{"untouched", untouched, tiny},
+	{"read", read, tiny},
+	{"write", write, tiny},
+	{"new", visitor, tiny},
+	{"untouched-realistic", untouched, realistic},
+	{"read-realistic", read, realistic},
+	{"write-realistic", rotate, realistic},
+	{"read-large", read, large},
+	{"write-large", rotate, large},
 }
 
 const realisticUser = "alice@example.com"
 
 // realisticCart is 20 four-digit product ids in no particular order.
-func realisticCart() []int {
-	cart := make([]int, 20)
+func realisticCart() []int { return cartOf(20) }
+
+// largeCart is 80 four-digit product ids.
+func largeCart() []int { return cartOf(80) }
+
+// loginCart is the cart the login route r signs in with.
+func loginCart(r *http.Request) []int {
+	if r.URL.Query().Get("size") == "large" {
+		return largeCart()
+	}
+	return realisticCart()
+}
+
+func cartOf(n int) []int {
+	cart := make([]int, n)
 	for i := range cart {
 		cart[i] = 1000 + (4711+7919*i)%9000
 	}
@@ -206,7 +234,7 @@ func cloakroomGin(m *core.Manager) http.Handler {
 			c.String(500, err.Error())
 			return
 		}
-		if err := s.Set("cart", realisticCart()); err != nil {
+		if err := s.Set("cart", loginCart(c.Request)); err != nil {
 			c.String(500, err.Error())
 			return
 		}
@@ -264,7 +292,7 @@ func cloakroomEcho(m *core.Manager) http.Handler {
 		if err := s.Set("username", realisticUser); err != nil {
 			return err
 		}
-		if err := s.Set("cart", realisticCart()); err != nil {
+		if err := s.Set("cart", loginCart(c.Request())); err != nil {
 			return err
 		}
 		return c.String(200, "ok")
@@ -378,7 +406,7 @@ func ginContrib(store gsessions.Store) http.Handler {
 	r.GET(login, func(c *gin.Context) {
 		s := gsessions.Default(c)
 		s.Set("username", realisticUser)
-		s.Set("cart", realisticCart())
+		s.Set("cart", loginCart(c.Request))
 		if err := s.Save(); err != nil {
 			c.String(500, err.Error())
 			return
@@ -437,7 +465,7 @@ func scsGin(sm *scs.SessionManager) http.Handler {
 	})
 	r.GET(login, func(c *gin.Context) {
 		sm.Put(c.Request.Context(), "username", realisticUser)
-		sm.Put(c.Request.Context(), "cart", realisticCart())
+		sm.Put(c.Request.Context(), "cart", loginCart(c.Request))
 		c.String(200, "ok")
 	})
 	return r
@@ -538,7 +566,7 @@ func echoContribContender() contender {
 				return err
 			}
 			s.Values["username"] = realisticUser
-			s.Values["cart"] = realisticCart()
+			s.Values["cart"] = loginCart(c.Request())
 			if err := s.Save(c.Request(), c.Response()); err != nil {
 				return err
 			}
@@ -660,11 +688,15 @@ func (w *nopWriter) reset() {
 // (The parallel benchmarks make 10,000 of them.)
 func session(tb testing.TB, h http.Handler) string { return sessionN(tb, h, 3) }
 
-// realisticSession signs a new client in (user name and a 20-item cart) and
-// returns its cookie.
-func realisticSession(tb testing.TB, h http.Handler) string {
+// signedIn signs a new client in (user name and a 20-item cart, or an
+// 80-item one for the large session) and returns its cookie.
+func signedIn(tb testing.TB, h http.Handler, size sessionSize) string {
+	path := login
+	if size == large {
+		path += "?size=large"
+	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", login, nil))
+	h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 	if rec.Code != 200 {
 		tb.Fatalf("signing in: %d %s", rec.Code, rec.Body)
 	}
@@ -677,8 +709,8 @@ func realisticSession(tb testing.TB, h http.Handler) string {
 
 // cookieFor primes the session a workload needs and returns its cookie.
 func cookieFor(tb testing.TB, h http.Handler, wl workload) string {
-	if wl.realistic {
-		return realisticSession(tb, h)
+	if wl.size != tiny {
+		return signedIn(tb, h, wl.size)
 	}
 	return session(tb, h)
 }
@@ -726,8 +758,11 @@ func check(tb testing.TB, h http.Handler, wl workload, cookie string) {
 	switch wl.path {
 	case read:
 		want := readBody(make([]int, 3), "")
-		if wl.realistic {
+		switch wl.size {
+		case realistic:
 			want = readBody(realisticCart(), realisticUser)
+		case large:
+			want = readBody(largeCart(), realisticUser)
 		}
 		if string(w.body) != want {
 			tb.Fatalf("%s: got %q, want %q", wl.name, w.body, want)

@@ -108,9 +108,10 @@ if machine:
     print(machine + '\n')
 
 print('Sessions: *tiny* is a cart of three small ints (`{"cart":[0,1,2]}`, 14 bytes of JSON in cloakroom); '
-      '*realistic* is a signed-in user name and a 20-item cart (141 bytes of JSON, compressed by a cookie '
-      'store). The `-realistic` workloads use the realistic session; `write-realistic` moves the first cart '
-      'item to the end (the session changes, its size does not).\n')
+      '*realistic* is a signed-in user name and a 20-item cart (141 bytes of JSON; cloakroom\'s cookie store '
+      'compresses from 192 bytes, so not this one); *large* has an 80-item cart (441 bytes of JSON, compressed '
+      'by cloakroom\'s cookie store). The `-realistic` and `-large` workloads use those sessions; `write-realistic` '
+      'and `write-large` move the first cart item to the end (the session changes, its size does not).\n')
 
 if path('callgrind.txt'):
     meta, crows = parse_callgrind(path('callgrind.txt'))
