@@ -27,7 +27,9 @@ import (
 //
 // CLOAKROOM_BENCH_ROWS overrides the 1,000,000 rows of the clear benchmark;
 // CLOAKROOM_BENCH_BATCH and CLOAKROOM_BENCH_PAUSE its batch size and pause,
-// CLOAKROOM_BENCH_BASELINE how long it measures requests before clearing.
+// CLOAKROOM_BENCH_BASELINE how long it measures requests before clearing,
+// CLOAKROOM_BENCH_READ_RATE and CLOAKROOM_BENCH_WRITE_RATE pace the
+// concurrent requests (per second; unset: as fast as they go).
 
 // benchBackends are the file-backed backends (an in-memory SQLite database
 // tells nothing about disk-backed locking).
@@ -175,6 +177,36 @@ func clearOptions(b *testing.B) []gormstore.Option {
 	return opts
 }
 
+// benchRate is the rate per second the environment variable name sets for
+// the concurrent reader or writer of BenchmarkClearExpired; 0 (the default)
+// means as fast as they go, which keeps both cores busy on a small machine.
+func benchRate(b *testing.B, name string) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		b.Fatalf("%s=%q: want requests per second", name, v)
+	}
+	return n
+}
+
+// pacer returns a function that waits for the next of perSecond evenly
+// spaced instants (no wait for 0). A late request does not shift the
+// schedule: the ones after it go at once until it is caught up.
+func pacer(perSecond int) func() {
+	if perSecond == 0 {
+		return func() {}
+	}
+	every := time.Second / time.Duration(perSecond)
+	next := time.Now()
+	return func() {
+		next = next.Add(every)
+		time.Sleep(time.Until(next))
+	}
+}
+
 // baselineDuration is how long BenchmarkClearExpired measures the
 // concurrent requests before starting the clear: CLOAKROOM_BENCH_BASELINE
 // (a Go duration), 5s by default.
@@ -207,6 +239,7 @@ func BenchmarkClearExpired(b *testing.B) {
 		rows = n
 	}
 	opts := clearOptions(b)
+	readRate, writeRate := benchRate(b, "CLOAKROOM_BENCH_READ_RATE"), benchRate(b, "CLOAKROOM_BENCH_WRITE_RATE")
 	for _, be := range benchBackends() {
 		b.Run(be.name, func(b *testing.B) {
 			db := be.open(b)
@@ -270,7 +303,9 @@ func BenchmarkClearExpired(b *testing.B) {
 			go func() { // reader
 				defer wg.Done()
 				r := rand.New(rand.NewPCG(1, 2))
+				wait := pacer(readRate)
 				for ctx.Err() == nil {
+					wait()
 					t0 := time.Now()
 					if _, err := st.Load(context.Background(), liveKey(r)); err != nil {
 						fail(fmt.Errorf("load: %w", err))
@@ -285,7 +320,9 @@ func BenchmarkClearExpired(b *testing.B) {
 			go func() { // writer
 				defer wg.Done()
 				r := rand.New(rand.NewPCG(3, 4))
+				wait := pacer(writeRate)
 				for ctx.Err() == nil {
+					wait()
 					k := liveKey(r)
 					t0 := time.Now()
 					err := st.Save(context.Background(), core.Record{Key: k, Data: []byte(`{"w":1}`), Expiry: time.Now().Add(time.Hour)}, core.Update)
