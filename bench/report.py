@@ -149,6 +149,11 @@ if path('callgrind.txt'):
               f'{fmt(ns, ".0f")} | {ratio(ns, wr[0] if wr else None)} | {fmt(b, ".0f")} | {fmt(a, ".0f")} |')
     print()
 
+load = ''
+if path('load-average.txt'):
+    load = 'Load average (1, 5, 15 min) when the wall-time runs began and ended: ' + \
+        '; '.join(l.strip() for l in open(path('load-average.txt')) if l.strip()) + \
+        ' (2 cores: above 2, other work competed for them). '
 for title, name in (('Wall time, serial', 'serial.txt'), ('Wall time, parallel, 10,000 clients', 'parallel.txt')):
     if not path(name):
         continue
@@ -157,10 +162,10 @@ for title, name in (('Wall time, serial', 'serial.txt'), ('Wall time, parallel, 
     best = best_peers({n: r[0] for n, r in rows.items()})
     print(f'## {title}\n')
     if name == 'serial.txt':
-        print('Medians of several runs (the untouched workloads: 5 runs of 100,000 requests, the others: 3 of '
-              '2,000). The machine was not otherwise idle: compare within a table, not across runs; the raw handlers '
-              'run first in their process and can come out slower than the session layers after them, so the '
-              'instruction counts above are the reference for × raw. '
+        print('Medians of several runs: the untouched workloads in 5 interleaved rounds of 100,000 requests, '
+              'each contender in a process of its own once per round (so none is always timed first or in a '
+              'busier moment); the others 3 runs of 2,000 in one process. ' + load +
+              'Compare within a table, not across runs; instruction counts (above) are the steadier measure. '
               '× best peer as above, by ns/op.\n')
     print('| framework / library / store | workload | ns/op | × raw | × best peer | B/op | allocs/op | store loads/op | store saves/op |')
     print('|---|---|---|---|---|---|---|---|---|')

@@ -25,15 +25,35 @@ start=$SECONDS
 if [[ "$what" == all || "$what" == wall ]]; then
 	BENCHTIME="${BENCHTIME:-2000x}"
 	COUNT="${COUNT:-3}"
+	echo "start: $(cut -d' ' -f1-3 /proc/loadavg)" >results/load-average.txt
 	echo "serial benchmarks (-benchtime $BENCHTIME -count $COUNT)..."
 	go test -run '^$' -bench 'BenchmarkSessions' -benchmem -benchtime "$BENCHTIME" -count "$COUNT" -timeout 60m . >results/serial.txt.new
 	mv results/serial.txt.new results/serial.txt
 	# The untouched workloads cost about a microsecond: 2000 iterations are
-	# too few to time them, so they run again, alone, with many more; their
-	# rows (raw handlers included) replace the first run's.
+	# too few to time them, so they run again with many more, and their
+	# rows (raw handlers included) replace the first run's. Each runs in a
+	# process of its own, in ROUNDS interleaved rounds (every contender
+	# once per round), so that no contender is always timed first in a
+	# cold process or while the machine is busier; the report takes the
+	# median of the rounds.
 	UNTOUCHED_BENCHTIME="${UNTOUCHED_BENCHTIME:-100000x}"
-	echo "untouched workloads (-benchtime $UNTOUCHED_BENCHTIME -count 5)..."
-	CLOAKROOM_BENCH_WORKLOAD=untouched go test -run '^$' -bench 'BenchmarkSessions' -benchmem -benchtime "$UNTOUCHED_BENCHTIME" -count 5 -timeout 60m . >results/untouched.txt.new
+	ROUNDS="${ROUNDS:-5}"
+	echo "untouched workloads ($ROUNDS interleaved rounds, -benchtime $UNTOUCHED_BENCHTIME)..."
+	bin=$(mktemp -d)
+	go test -c -o "$bin/bench.test" .
+	names=$(CLOAKROOM_BENCH_LIST=1 "$bin/bench.test" | grep -E '/untouched(-realistic)?$')
+	: >results/untouched.txt.new
+	for round in $(seq "$ROUNDS"); do
+		echo "  round $round of $ROUNDS" >&2
+		for name in $names; do
+			pat='^BenchmarkSessions$'
+			IFS=/ read -ra parts <<<"$name"
+			for e in "${parts[@]}"; do pat+="/^$(printf '%s' "$e" | sed 's/[][\.*^$+?(){}|]/\\&/g')\$"; done
+			"$bin/bench.test" -test.run '^$' -test.bench "$pat" -test.benchmem -test.benchtime "$UNTOUCHED_BENCHTIME" -test.timeout 10m |
+				grep '^Benchmark' >>results/untouched.txt.new
+		done
+	done
+	rm -rf "$bin"
 	mv results/untouched.txt.new results/untouched.txt
 	echo "parallel benchmarks..."
 	go test -run '^$' -bench 'BenchmarkParallel' -benchmem -benchtime "$BENCHTIME" -count 1 -timeout 60m . >results/parallel.txt.new
@@ -41,6 +61,7 @@ if [[ "$what" == all || "$what" == wall ]]; then
 	echo "load test..."
 	go run ./load -clients 16 -duration 5s >results/load.txt.new
 	mv results/load.txt.new results/load.txt
+	echo "end: $(cut -d' ' -f1-3 /proc/loadavg)" >>results/load-average.txt
 	{
 		echo "Wall times measured $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- .. || echo ' (with uncommitted changes)')" \
 			"on $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores, $(go version)."
