@@ -4,7 +4,7 @@
 // A value is "c1." + base64url(header, data) + "." + base64url(HMAC-SHA256).
 // The header holds when the value was sealed and when the session expires,
 // so both the cookie age and a per-session expiry set with SetExpiry are
-// enforced (Django checks only the age). Data of 64 bytes or more is
+// enforced (Django checks only the age). Data of 192 bytes or more is
 // compressed with DEFLATE when that makes it smaller (a flag in the header
 // says which), and decompression is bounded. The HMAC key is derived from
 // the secret and a salt, signatures are compared in constant time, and old
