@@ -7,18 +7,29 @@ import (
 	"time"
 )
 
-// Session JSON as the codec writes it: a new visitor's single key, and a
-// signed-in user with a 20-item cart (about 120 bytes, compressible).
+// Session JSON as the codec writes it: a new visitor's single key, a
+// signed-in user with a 20-item cart (121 bytes: stored as it is, under the
+// compression threshold), and one with an 80-item cart of four-digit ids
+// (441 bytes: compressed).
 var benchSessions = []struct{ name, json string }{
 	{"tiny", `{"v":1}`},
 	{"visitor", `{"visited":true}`},
 	{"realistic", realisticSession()},
+	{"large", largeSession()},
 }
 
 func realisticSession() string {
 	items := make([]string, 20)
 	for i := range items {
 		items[i] = strconv.Itoa(101 + i)
+	}
+	return `{"cart":[` + strings.Join(items, ",") + `],"username":"alice@example.com"}`
+}
+
+func largeSession() string {
+	items := make([]string, 80)
+	for i := range items {
+		items[i] = strconv.Itoa(1000 + (4711+7919*i)%9000)
 	}
 	return `{"cart":[` + strings.Join(items, ",") + `],"username":"alice@example.com"}`
 }
