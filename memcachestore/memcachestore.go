@@ -1,6 +1,8 @@
 // Package memcachestore is a cloakroom session store kept in memcached,
 // through the github.com/bradfitz/gomemcache client, over one server or
-// many (keys are spread over the servers by the client's hash).
+// many. [NewServers] spreads keys over the servers by consistent hashing
+// ([Ketama], placing keys as libmemcached and pylibmc do), so that a server
+// added to the pool or lost takes only its share of the sessions with it.
 //
 // Each record is stored under prefix+key with memcached's expiration set
 // from the record's expiry; see [MaxRelativeTTL] for memcached's 30-day rule,
@@ -69,8 +71,8 @@ const MaxPrefixLength = 250 - core.MaxKeyLength
 // Create it with [New] or [NewServers].
 type Store struct {
 	client  *memcache.Client
-	servers *memcache.ServerList // the client's servers; nil for a client passed to New
-	owned   bool                 // the store built the client and closes it
+	servers memcache.ServerSelector // the client's servers; nil for a client passed to New
+	owned   bool                    // the store built the client and closes it
 	prefix  string
 	now     func() time.Time
 	timeout time.Duration // the client's Timeout, for NewServers
@@ -84,6 +86,9 @@ type options struct {
 	timeout    time.Duration
 	setTimeout bool        // WithTimeout was given
 	format     ValueFormat // nil: the store's own header
+	modulo     bool        // WithModulo: gomemcache's ServerList
+	ketama     KetamaVariant
+	setSelect  bool // WithKetama or WithModulo was given
 }
 
 // Option configures a [Store]; pass options to [New] or [NewServers].
@@ -107,6 +112,26 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // option rather than change a client it does not own).
 func WithTimeout(d time.Duration) Option {
 	return func(o *options) { o.timeout, o.setTimeout = d, true }
+}
+
+// WithKetama makes [NewServers] place keys with the given variant of
+// consistent hashing (see [KetamaVariant]) instead of the default,
+// [KetamaWeighted]. Pick the variant of the other clients that share the
+// servers: [KetamaOneAtATime] for pylibmc's {"ketama": True} (Django's
+// PyLibMCCache as its documentation shows it). It is for [NewServers] only:
+// with [New], pass the client a selector made by [NewKetama].
+func WithKetama(v KetamaVariant) Option {
+	return func(o *options) { o.ketama, o.modulo, o.setSelect = v, false, true }
+}
+
+// WithModulo makes [NewServers] place keys as gomemcache's default
+// [memcache.ServerList] does (CRC-32 of the key modulo the number of
+// servers), as NewServers did before consistent hashing became its default.
+// Adding a server to n then moves about n/(n+1) of the sessions, so use it
+// only to keep a running pool's placement while its application instances
+// are upgraded, then drop it in a quiet hour. It is for [NewServers] only.
+func WithModulo() Option {
+	return func(o *options) { o.modulo, o.setSelect = true, true }
 }
 
 // newOptions applies opts to the defaults and checks the settings both
@@ -141,14 +166,31 @@ func New(client *memcache.Client, opts ...Option) (*Store, error) {
 	if o.setTimeout {
 		return nil, fmt.Errorf("memcachestore: WithTimeout is for NewServers; set the Timeout of the client passed to New: %w", core.ErrInvalidConfig)
 	}
+	if o.setSelect {
+		return nil, fmt.Errorf("memcachestore: WithKetama and WithModulo are for NewServers; build the client passed to New with memcache.NewFromSelector and NewKetama: %w", core.ErrInvalidConfig)
+	}
 	return &Store{client: client, prefix: o.prefix, now: o.now, format: o.format}, nil
 }
 
 // NewServers returns a store with its own client over the given servers
-// ("host:port" or a Unix socket path), spread by gomemcache's default
-// hashing, with a Timeout of [DefaultTimeout] unless [WithTimeout] says
-// otherwise. An empty list, an address that does not resolve or a timeout
-// that is not positive is an error wrapping [core.ErrInvalidConfig].
+// ("host:port" or a Unix socket path), with a Timeout of [DefaultTimeout]
+// unless [WithTimeout] says otherwise. An empty list, an invalid or
+// repeated address, one that does not resolve or a timeout that is not
+// positive is an error wrapping [core.ErrInvalidConfig].
+//
+// Keys are placed by consistent hashing, [Ketama] with [KetamaWeighted]
+// (libmemcached's and pylibmc's "ketama_weighted"), unless [WithKetama] or
+// [WithModulo] says otherwise. gomemcache's own default (CRC-32 modulo the
+// number of servers, what NewServers used before) moves most keys when a
+// server is added, and so logs most users out; with ketama, growing from n
+// to n+1 servers moves only the new server's share, about 1/(n+1), and a
+// server that goes down takes only its own share. The order of the list
+// does not matter, but the way each server is written does: write them the
+// same way in every application instance (and in other clients sharing the
+// sessions), as "10.0.0.1:11211" and "cache1:11211" place keys differently.
+// To change the list while the application runs, build the client with
+// [NewKetama] and [memcache.NewFromSelector], pass it to [New], and call
+// [Ketama.SetServers].
 //
 // NewServers does not contact the servers: a server that is down is no
 // error here (it may come up later) but makes [Store.Ping] fail. Host names
@@ -158,13 +200,23 @@ func NewServers(servers []string, opts ...Option) (*Store, error) {
 	if len(servers) == 0 {
 		return nil, fmt.Errorf("memcachestore: no servers: %w", core.ErrInvalidConfig)
 	}
-	list := new(memcache.ServerList)
-	if err := list.SetServers(servers...); err != nil {
-		return nil, fmt.Errorf("memcachestore: servers %q: %w: %w", servers, core.ErrInvalidConfig, err)
-	}
 	o, err := newOptions(opts)
 	if err != nil {
 		return nil, err
+	}
+	var list memcache.ServerSelector
+	if o.modulo {
+		l := new(memcache.ServerList)
+		if err := l.SetServers(servers...); err != nil {
+			return nil, fmt.Errorf("memcachestore: servers %q: %w: %w", servers, core.ErrInvalidConfig, err)
+		}
+		list = l
+	} else {
+		k, err := NewKetama(o.ketama, servers...)
+		if err != nil {
+			return nil, err
+		}
+		list = k
 	}
 	if o.timeout <= 0 {
 		return nil, fmt.Errorf("memcachestore: timeout %v: want a positive duration: %w", o.timeout, core.ErrInvalidConfig)
