@@ -1,11 +1,14 @@
 package memcachestore_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
+	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +16,8 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/internal/memcachedtest"
+	"github.com/cloakroom/cloakroom/internal/testenv"
 	"github.com/cloakroom/cloakroom/memcachestore"
 )
 
@@ -20,7 +25,8 @@ import (
 func goldenKey(i int) string { return "cloakroom:session:golden-" + strconv.Itoa(i) }
 
 // ketamaGolden holds where pylibmc 1.6.3 over libmemcached 1.1.4 (Debian 12's
-// python3-pylibmc) put goldenKey(0) to goldenKey(59): digit i is the index
+// python3-pylibmc and libmemcached11; pylibmc itself reports 1.0.18, the
+// headers it was built with) put goldenKey(0) to goldenKey(59): digit i is the index
 // in servers of the server that held key i. They were measured with real
 // memcached processes on those addresses (three on port 11211 of different
 // loopback addresses, for libmemcached's default-port naming; a host name;
@@ -345,6 +351,57 @@ func BenchmarkKetamaPickServer(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				_, _ = k.PickServer(key)
+			}
+		})
+	}
+}
+
+// TestPylibmcPlacement asks pylibmc itself (Debian's python3-pylibmc under
+// /usr/bin/python3) where keys go: it sets keys through pylibmc with each
+// variant's behaviours over three real memcached servers, and the test
+// finds each key on the server Ketama picks, and on no other.
+func TestPylibmcPlacement(t *testing.T) {
+	testenv.Short(t, "memcached and pylibmc")
+	if exec.Command("/usr/bin/python3", "-c", "import pylibmc").Run() != nil {
+		testenv.Missing(t, "pylibmc is not installed for /usr/bin/python3; apt-get install python3-pylibmc (scripts/install-deps.sh)")
+	}
+	_, addrs := memcachedtest.StartN(t, 3)
+	raw := make([]*memcache.Client, len(addrs))
+	for i, a := range addrs {
+		raw[i] = memcache.New(a)
+		t.Cleanup(func() { _ = raw[i].Close() })
+	}
+	for v, behaviours := range map[memcachestore.KetamaVariant]string{
+		memcachestore.KetamaWeighted:   `{"ketama_weighted": true}`,
+		memcachestore.KetamaOneAtATime: `{"ketama": true}`,
+		memcachestore.KetamaMD5:        `{"ketama": true, "hash": "md5"}`,
+	} {
+		t.Run(v.String(), func(t *testing.T) {
+			keys := make([]string, 300)
+			for i := range keys {
+				keys[i] = fmt.Sprintf("pylibmc-%v:%s", v, mustKey(t))
+			}
+			cmd := exec.Command("/usr/bin/python3", append([]string{"testdata/pylibmc_set.py", behaviours}, addrs...)...)
+			cmd.Stdin = strings.NewReader(strings.Join(keys, "\n"))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("pylibmc: %v\n%s", err, out)
+			}
+			t.Logf("pylibmc with %s: %s", behaviours, bytes.TrimSpace(out))
+			k := mustKetama(t, v, addrs...)
+			idx := indexOf(t, k)
+			for _, key := range keys {
+				var on []int
+				for i, c := range raw {
+					if _, err := c.Get(key); err == nil {
+						on = append(on, i)
+					} else if !errors.Is(err, memcache.ErrCacheMiss) {
+						t.Fatal(err)
+					}
+				}
+				if want := pick(t, k, idx, key); len(on) != 1 || on[0] != want {
+					t.Fatalf("key %q: pylibmc put it on servers %v, Ketama picks %d", key, on, want)
+				}
 			}
 		})
 	}
