@@ -30,7 +30,8 @@ func goldenKey(i int) string { return "cloakroom:session:golden-" + strconv.Itoa
 // in servers of the server that held key i. They were measured with real
 // memcached processes on those addresses (three on port 11211 of different
 // loopback addresses, for libmemcached's default-port naming; a host name;
-// seven servers, for the weighted points-per-server formula; Unix sockets),
+// seven servers, for the weighted points-per-server formula; IPv6, named
+// without brackets; Unix sockets),
 // with the behaviours {"ketama_weighted": True}, {"ketama": True} and
 // {"ketama": True, "hash": "md5"}. TestPylibmcPlacement checks the same
 // against pylibmc live.
@@ -48,6 +49,8 @@ var ketamaGolden = []struct {
 	{memcachestore.KetamaWeighted, sevenServers, "014463614645444121263516051102130634311221124464352234432354"},
 	{memcachestore.KetamaOneAtATime, sevenServers, "446056655214122446232524025530561111612061454664423415151606"},
 	{memcachestore.KetamaMD5, sevenServers, "415154234651255402233405654510106664311130335266054234053651"},
+	{memcachestore.KetamaWeighted, ipv6, "201112022202000211210001220211102120010101202002210002201200"},
+	{memcachestore.KetamaOneAtATime, ipv6, "221101110020122002002110121122022121110101111202012120210011"},
 	{memcachestore.KetamaWeighted, sockets, "220002122200110012210010010201222011122202022012122011021021"},
 	{memcachestore.KetamaOneAtATime, sockets, "220210102100011010010112111010010202201202221201120212101220"},
 	{memcachestore.KetamaMD5, sockets, "210001112002121012112111012200012022221100102022101210011100"},
@@ -55,6 +58,7 @@ var ketamaGolden = []struct {
 
 var (
 	sevenServers = []string{"127.0.0.1:21211", "127.0.0.1:21212", "127.0.0.1:21213", "127.0.0.1:21214", "127.0.0.1:21215", "127.0.0.1:21216", "127.0.0.1:21217"}
+	ipv6         = []string{"[::1]:21231", "[::1]:21232", "[::1]:21233"}
 	sockets      = []string{"/tmp/cloakroom-ketama-0.sock", "/tmp/cloakroom-ketama-1.sock", "/tmp/cloakroom-ketama-2.sock"}
 )
 
