@@ -174,9 +174,9 @@ func New(client *memcache.Client, opts ...Option) (*Store, error) {
 
 // NewServers returns a store with its own client over the given servers
 // ("host:port" or a Unix socket path), with a Timeout of [DefaultTimeout]
-// unless [WithTimeout] says otherwise. An empty list, an invalid or
-// repeated address, one that does not resolve or a timeout that is not
-// positive is an error wrapping [core.ErrInvalidConfig].
+// unless [WithTimeout] says otherwise. An empty list, an invalid address
+// (or, with ketama, one listed twice), one that does not resolve or a
+// timeout that is not positive is an error wrapping [core.ErrInvalidConfig].
 //
 // Keys are placed by consistent hashing, [Ketama] with [KetamaWeighted]
 // (libmemcached's and pylibmc's "ketama_weighted"), unless [WithKetama] or
@@ -185,7 +185,8 @@ func New(client *memcache.Client, opts ...Option) (*Store, error) {
 // server is added, and so logs most users out; with ketama, growing from n
 // to n+1 servers moves only the new server's share, about 1/(n+1), and a
 // server that goes down takes only its own share. The order of the list
-// does not matter, but the way each server is written does: write them the
+// does not matter (but for the rare points two servers share), the way each
+// server is written does: write them the
 // same way in every application instance (and in other clients sharing the
 // sessions), as "10.0.0.1:11211" and "cache1:11211" place keys differently.
 // To change the list while the application runs, build the client with
