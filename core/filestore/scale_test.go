@@ -16,7 +16,7 @@ import (
 // TestScale measures the store with CLOAKROOM_SCALE_FILES session files
 // (skipped when unset), flat and with a fan-out of two levels, in a
 // directory under CLOAKROOM_SCALE_DIR (default: the test's temporary
-// directory): creating them (half expired), loading random live ones,
+// directory; CLOAKROOM_SCALE_FANOUT=0 or 2 runs one layout only): creating them (half expired), loading random live ones,
 // Stats, and ClearExpired of the expired half. It logs the time of each and
 // the disk used per session. At 1,000,000 it needs about 10 GB free and a
 // few minutes.
@@ -31,7 +31,15 @@ func TestScale(t *testing.T) {
 	if err != nil || n < 1000 {
 		t.Fatalf("CLOAKROOM_SCALE_FILES=%q: want a number of files, at least 1000", v)
 	}
-	for _, levels := range []int{0, 2} {
+	layouts := []int{0, 2}
+	if v := os.Getenv("CLOAKROOM_SCALE_FANOUT"); v != "" {
+		l, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("CLOAKROOM_SCALE_FANOUT=%q: want a number of levels", v)
+		}
+		layouts = []int{l}
+	}
+	for _, levels := range layouts {
 		t.Run(fmt.Sprintf("fanout=%d", levels), func(t *testing.T) {
 			parent := os.Getenv("CLOAKROOM_SCALE_DIR")
 			if parent == "" {
@@ -53,7 +61,14 @@ func TestScale(t *testing.T) {
 	}
 }
 
-func scaleKey(i int) string { return fmt.Sprintf("%032x", uint64(i)*0x9e3779b97f4a7c15) } // spread over the first characters
+// scaleKey is the i-th of a series of distinct valid keys whose first two
+// characters spread evenly over [0-9a-z], as random keys' do (so that a
+// fan-out fills all its subdirectories).
+func scaleKey(i int) string {
+	const chars = "0123456789abcdefghijklmnopqrstuvwxyz"
+	h := uint64(i) * 0x9e3779b97f4a7c15
+	return fmt.Sprintf("%c%c%030d", chars[h>>32%36], chars[h>>40%36], i)
+}
 
 func scaleRun(t *testing.T, dir string, n, levels int) {
 	ctx := context.Background()
