@@ -70,6 +70,30 @@ func newApp(t testing.TB, st core.Store, optimistic bool) *app {
 		user, _ := s.UserID()
 		fmt.Fprintf(w, "%d %s", len(cart), user)
 	})
+	mux.HandleFunc("/expiry", func(w http.ResponseWriter, r *http.Request) {
+		s, _ := core.FromContext(r.Context())
+		var err error
+		switch r.URL.Query().Get("form") {
+		case "seconds": // set_expiry(300)
+			err = s.SetExpiry(5 * time.Minute)
+		case "datetime": // set_expiry(datetime)
+			err = s.SetExpiryAt(time.Now().Add(2 * time.Hour))
+		case "browser": // set_expiry(0)
+			err = s.SetExpireAtBrowserClose()
+		case "past": // set_expiry(-1)
+			err = s.SetExpiry(-time.Second)
+		default: // set_expiry(None)
+			err = s.ResetExpiry()
+		}
+		if err == nil {
+			err = s.Set("seen", true)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	})
 	a := &app{t: t, m: m, srv: httptest.NewServer(m.Handler(mux))}
 	t.Cleanup(a.srv.Close)
 	return a

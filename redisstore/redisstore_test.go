@@ -132,6 +132,38 @@ func TestNativeTTL(t *testing.T) {
 	}
 }
 
+// TestDjangoExpiryForms: each of Django's set_expiry forms, set through
+// the manager, becomes the Redis expiry of the session's key.
+func TestDjangoExpiryForms(t *testing.T) {
+	c := singleClient(t)
+	st := newStore(t, c)
+	a := newApp(t, st, false)
+	age := core.DefaultConfig().CookieAge
+	for _, tc := range []struct {
+		form string
+		want time.Duration // 0: not stored
+	}{
+		{"seconds", 5 * time.Minute},
+		{"datetime", 2 * time.Hour},
+		{"browser", age}, // stored for SESSION_COOKIE_AGE, as Django does
+		{"none", age},
+		{"past", 0},
+	} {
+		_, cookie := a.must("", "/expiry?form="+tc.form)
+		key := cookie[strings.IndexByte(cookie, '=')+1:]
+		ttl := c.PTTL(ctx(t), st.Prefix()+key).Val()
+		if tc.want == 0 {
+			if ttl != -2*time.Nanosecond && ttl >= 0 {
+				t.Errorf("%s: the session is stored with a TTL of %v", tc.form, ttl)
+			}
+			continue
+		}
+		if ttl <= tc.want-5*time.Second || ttl > tc.want {
+			t.Errorf("%s: Redis TTL %v, want about %v", tc.form, ttl, tc.want)
+		}
+	}
+}
+
 func TestPastExpiryNeverStored(t *testing.T) {
 	c := singleClient(t)
 	st := newStore(t, c)
