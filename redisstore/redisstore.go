@@ -132,7 +132,8 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 
 // New returns a store that uses client (a *redis.Client, a
 // *redis.ClusterClient, or a Sentinel client from redis.NewFailoverClient
-// or redis.NewUniversalClient), which the caller built and keeps owning. New does not contact Redis; see [Store.Ping].
+// or redis.NewUniversalClient), which the caller built and keeps owning.
+// New does not contact Redis; see [Store.Ping].
 // It returns an error wrapping [core.ErrInvalidConfig] for a nil client, an
 // invalid prefix or a nil clock.
 func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
