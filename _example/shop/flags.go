@@ -25,7 +25,7 @@ type options struct {
 // storeFlags choose and reach the session store. Their names, and their
 // meaning, are those of the cloakroom command's store flags
 // (cmd/cloakroom/stores.go): -store, -driver, -dsn, -table, -dir, -prefix,
-// -max-file-bytes, -servers. TestStoreFlagsMatchCloakroomCommand runs the
+// -max-file-bytes, -fanout, -servers. TestStoreFlagsMatchCloakroomCommand runs the
 // command and compares, so the two cannot drift apart. The shop adds the
 // stores the command has nothing to clear in (memory, cookie) and the
 // cached composition (memcached in front of the gorm database).
@@ -33,6 +33,7 @@ type storeFlags struct {
 	kind, driver, dsn, table string
 	dir, prefix              string
 	maxFileBytes             int64
+	fanOut                   int
 	servers                  string
 }
 
@@ -50,6 +51,7 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dir, "dir", "", "file store `directory` (default: a private directory made for this run and removed at exit)")
 	fs.StringVar(&f.prefix, "prefix", "", "file name or memcached key `prefix` (default: the store's)")
 	fs.Int64Var(&f.maxFileBytes, "max-file-bytes", filestore.DefaultMaxFileBytes, "file store size `bound` of a session file")
+	fs.IntVar(&f.fanOut, "fanout", 0, "file store subdirectory `levels` (0 flat, as Django; 1 or 2): filestore.WithFanOut")
 	fs.StringVar(&f.servers, "servers", "127.0.0.1:11211", "memcached `servers`, comma-separated, for -store memcached and cached")
 }
 

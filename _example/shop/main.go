@@ -13,7 +13,7 @@
 //	go run ./shop -store gorm -driver postgres -dsn 'host=127.0.0.1 user=shop dbname=shop'
 //
 // The store flags (-store, -driver, -dsn, -table, -dir, -prefix,
-// -max-file-bytes, -servers) are spelled as the cloakroom command's, so
+// -max-file-bytes, -fanout, -servers) are spelled as the cloakroom command's, so
 // the flags that run the shop also run "cloakroom stats" and
 // "cloakroom clearsessions" on its sessions.
 //

@@ -91,7 +91,7 @@ func TestStoreFlagsMatchCloakroomCommand(t *testing.T) {
 	var help bytes.Buffer
 	_, _ = parseFlags([]string{"-h"}, func(string) string { return "" }, &help)
 	shop := usageFlags(help.String())
-	storeFlagNames := []string{"store", "driver", "dsn", "table", "dir", "prefix", "max-file-bytes", "servers"}
+	storeFlagNames := []string{"store", "driver", "dsn", "table", "dir", "prefix", "max-file-bytes", "fanout", "servers"}
 	for _, name := range storeFlagNames {
 		c, inCmd := cmd[name]
 		s, inShop := shop[name]

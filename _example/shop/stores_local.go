@@ -22,7 +22,7 @@ func openFile(f storeFlags) (core.Store, func(), error) {
 		}
 		cleanup = func() { _ = os.RemoveAll(dir) }
 	}
-	opts := []filestore.Option{filestore.WithMaxFileBytes(f.maxFileBytes)}
+	opts := []filestore.Option{filestore.WithMaxFileBytes(f.maxFileBytes), filestore.WithFanOut(f.fanOut)}
 	if f.prefix != "" {
 		opts = append(opts, filestore.WithPrefix(f.prefix))
 	}
