@@ -85,7 +85,9 @@ func (s *Store) CountExpired(ctx context.Context) (int64, error) {
 // is the column that orders rows of equal expire_date in the expire_date
 // index: rowid on SQLite, the primary key on MySQL (InnoDB secondary indexes
 // end with it) and on PostgreSQL (whose planner picks the primary key or the
-// expire_date index for a run of equal expiries, whichever reads less).
+// expire_date index for a run of equal expiries, whichever reads less, from
+// the table's statistics: on a table never analyzed it may sort the rest of
+// a long run for every batch).
 //
 // A batch is taken in up to three index range scans (within, after, within),
 // each bounded by what the batch still lacks:
