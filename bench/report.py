@@ -181,3 +181,9 @@ for title, name in (('Wall time, serial', 'serial.txt'), ('Wall time, parallel, 
 if path('load.txt'):
     print('## Load test (the example app over loopback)\n')
     print(open(path('load.txt')).read())
+
+if path('scale.md'):
+    # The scale section (issue 20): gormstore's clear at 1M and 10M rows and
+    # the other stores at scale, written by hand from their benchmarks'
+    # outputs, with the commands that reproduce them.
+    print(open(path('scale.md')).read().rstrip('\n') + '\n')
