@@ -178,7 +178,7 @@ if [[ "$mode" == profile ]]; then
 fi
 
 echo "# date: $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- .. 2>/dev/null || echo ' (with uncommitted changes)')"
+echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- .. ':!results' ':!RESULTS.md' 2>/dev/null || echo ' (with uncommitted changes)')"
 echo "# go: $(go version)"
 echo "# valgrind: $(valgrind --version)"
 echo "# cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores"

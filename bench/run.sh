@@ -63,7 +63,7 @@ if [[ "$what" == all || "$what" == wall ]]; then
 	mv results/load.txt.new results/load.txt
 	echo "end: $(cut -d' ' -f1-3 /proc/loadavg)" >>results/load-average.txt
 	{
-		echo "Wall times measured $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- .. || echo ' (with uncommitted changes)')" \
+		echo "Wall times measured $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- .. ':!results' ':!RESULTS.md' || echo ' (with uncommitted changes)')" \
 			"on $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores, $(go version)."
 	} >results/machine.txt
 fi
