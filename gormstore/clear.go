@@ -306,15 +306,23 @@ func deref(p any) any {
 	return p
 }
 
-// pause waits between two batches: the configured pause, or on SQLite by
-// default as long as the last batch took, so that writers queued on the
-// database lock get their turn.
+// pause waits between two batches: the configured pause, or by default on
+// SQLite as long as the last batch took, so that writers queued on the
+// database lock get their turn, and on PostgreSQL nine times as long, so
+// that the clear's writes (WAL, dirty pages) take at most a tenth of the
+// server's time and its checkpoints keep up: at 10M rows without a pause
+// users' writes waited up to 91-129 ms behind the server's own I/O, with
+// this one 20 ms (bench/RESULTS.md, Scale).
 func (s *Store) pause(ctx context.Context, last time.Duration) error {
 	d := s.cfg.batchPause
 	if d < 0 {
-		d = 0
-		if s.q.kind == dSQLite {
+		switch s.q.kind {
+		case dSQLite:
 			d = last
+		case dPostgres:
+			d = 9 * last
+		default:
+			d = 0
 		}
 	}
 	if d == 0 {
