@@ -28,9 +28,9 @@ import (
 // On PostgreSQL the DELETEs commit without waiting for their WAL to reach
 // the disk (synchronous_commit off, for their own transactions only), so
 // that the clear adds no fsync for the requests' commits to queue behind; a
-// crash may undo the last ones, which the next clear then repeats. On
-// SQLite the clear by default pauses between batches as long as the last
-// one took (see [WithBatchPause]).
+// crash may undo the last ones, which the next clear then repeats. By
+// default the clear pauses between batches, on SQLite as long as the last
+// one took and on PostgreSQL nine times as long (see [WithBatchPause]).
 func (s *Store) ClearExpired(ctx context.Context) (int64, error) {
 	return s.ClearExpiredFunc(ctx, nil)
 }
@@ -45,16 +45,19 @@ func (s *Store) ClearExpiredFunc(ctx context.Context, progress func(deleted int6
 		c.q = &s.q.clearKeyed // an SQLite table WITHOUT ROWID
 	}
 	var total int64
+	fail := func(err error) (int64, error) {
+		return total, fmt.Errorf("gormstore: clearing expired rows of %s: %w", s.table, err)
+	}
 	for {
 		start := time.Now()
 		ids, last, err := c.next()
 		if err != nil {
-			return total, fmt.Errorf("gormstore: clearing expired rows of %s: %w", s.table, err)
+			return fail(err)
 		}
 		n, err := c.delete(ids)
 		total += n
 		if err != nil {
-			return total, fmt.Errorf("gormstore: clearing expired rows of %s: %w", s.table, err)
+			return fail(err)
 		}
 		if progress != nil {
 			progress(total)
@@ -63,7 +66,7 @@ func (s *Store) ClearExpiredFunc(ctx context.Context, progress func(deleted int6
 			return total, s.clearUserLinks(ctx, now)
 		}
 		if err := s.pause(ctx, time.Since(start)); err != nil {
-			return total, fmt.Errorf("gormstore: clearing expired rows of %s: %w", s.table, err)
+			return fail(err)
 		}
 	}
 }

@@ -90,9 +90,9 @@ func djangoIndexName(table string) string {
 	return table + suffix
 }
 
-// buildQueries builds the SQL of a store. The batch size is no longer part
-// of it (ClearExpired appends its limits); the parameter stays for New.
-func buildQueries(db *gorm.DB, kind dialectKind, table string, _ int) queries {
+// buildQueries builds the SQL of a store (ClearExpired appends its limits
+// to the cursor's SELECTs).
+func buildQueries(db *gorm.DB, kind dialectKind, table string) queries {
 	t := quote(db, table)
 	k, d, e := quote(db, colKey), quote(db, colData), quote(db, colExpiry)
 	idx := quote(db, djangoIndexName(table))

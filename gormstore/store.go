@@ -64,7 +64,7 @@ func New(ctx context.Context, db *gorm.DB, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, table: cfg.table, cfg: cfg, q: buildQueries(db, kind, cfg.table, cfg.batchSize)}
+	s := &Store{db: db, table: cfg.table, cfg: cfg, q: buildQueries(db, kind, cfg.table)}
 	if cfg.migrate {
 		if err := s.migrate(ctx); err != nil {
 			return nil, err
