@@ -31,7 +31,7 @@ func checkErr(t *testing.T, what string, err, want error) {
 func TestErrorMessagesNoServer(t *testing.T) {
 	_, err := redisstore.New(nil)
 	checkErr(t, "nil client", err, core.ErrInvalidConfig)
-	port, err := freePort()
+	port, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func startServer(tb testing.TB, extra func(port int, dir string) []string) *serv
 	var err error
 	for range 5 {
 		s := &server{tb: tb, bin: bin}
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = testenv.FreePort(); err != nil {
 			continue
 		}
 		dir := tb.TempDir()
@@ -156,15 +156,6 @@ func pingRaw(addr string) bool {
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return err == nil && strings.HasPrefix(line, "+PONG")
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // testDB is the database of the shared server the tests use.

@@ -81,7 +81,7 @@ func Start(tb testing.TB) *Server {
 	s := &Server{tb: tb, bin: Require(tb)}
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = testenv.FreePort(); err != nil {
 			continue
 		}
 		if err = s.start(); err == nil {
@@ -295,13 +295,4 @@ func ping(addr string) error {
 		return fmt.Errorf("unexpected answer %q", line)
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
