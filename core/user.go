@@ -73,6 +73,18 @@ type UserKeysDeleter interface {
 	DeleteUserSessionKeys(ctx context.Context, user string) ([]string, error)
 }
 
+// UserSessionLister is implemented by [UserIndex] stores that can list a
+// user's sessions: for operators (the cloakroom command's sessions and
+// revoke commands) and for a page that shows users where they are signed
+// in. Wrappers that change keys or add a cache (hashkeys, cachedstore) do
+// not pass it on: the keys are the store's own.
+type UserSessionLister interface {
+	// UserSessionKeys returns the keys, as the store knows them, of the
+	// live sessions linked to user, soonest expiry first. A user without
+	// sessions gives none and no error.
+	UserSessionKeys(ctx context.Context, user string) ([]string, error)
+}
+
 // LogoutEverywhere deletes every session of userID from a store that
 // implements [UserIndex], and reports how many it deleted. Other stores give
 // an error wrapping [ErrUnsupported].

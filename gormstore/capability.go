@@ -11,6 +11,7 @@ var (
 	_ core.VersionedStore     = (*Store)(nil)
 	_ core.UserIndex          = (*Store)(nil)
 	_ core.UserKeysDeleter    = (*Store)(nil)
+	_ core.UserSessionLister  = (*Store)(nil)
 	_ core.Pinger             = (*Store)(nil)
 	_ core.CapabilityReporter = (*Store)(nil)
 )

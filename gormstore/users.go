@@ -138,6 +138,23 @@ func (s *Store) DeleteUserSessionKeys(ctx context.Context, user string) ([]strin
 	return keys, nil
 }
 
+// UserSessionKeys implements core.UserSessionLister: the keys of the live
+// sessions linked to user, soonest expiry first (at most one statement).
+// Without [WithUserIndex] it returns an error wrapping core.ErrUnsupported.
+func (s *Store) UserSessionKeys(ctx context.Context, user string) ([]string, error) {
+	if !s.cfg.userIndex {
+		return nil, fmt.Errorf("gormstore: listing a user's sessions needs gormstore.WithUserIndex(): %w", core.ErrUnsupported)
+	}
+	t, u := quote(s.db, s.table), quote(s.db, s.userTable())
+	k, e := quote(s.db, colKey), quote(s.db, colExpiry)
+	sel := fmt.Sprintf("SELECT %s FROM %s WHERE %s IN (SELECT session_key FROM %s WHERE user_id = ?) AND %s > ? ORDER BY %s, %s", k, t, k, u, e, e, k)
+	var keys []string
+	if err := s.db.WithContext(ctx).Raw(sel, user, s.q.timeArg(s.now())).Scan(&keys).Error; err != nil {
+		return nil, fmt.Errorf("gormstore: listing the sessions of a user: %w", err)
+	}
+	return keys, nil
+}
+
 // clearUserLinks drops the links of expired sessions (part of ClearExpired).
 func (s *Store) clearUserLinks(ctx context.Context, now any) error {
 	if !s.cfg.userIndex {

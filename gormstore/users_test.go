@@ -1,8 +1,10 @@
 package gormstore_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +82,43 @@ func TestUserIndexStatsAndProgress(t *testing.T) {
 			}
 			if len(calls) < 3 || calls[len(calls)-1] != 5 {
 				t.Errorf("progress calls %v, want running totals ending at 5 in batches of 2", calls)
+			}
+		})
+	}
+}
+
+// UserSessionKeys lists a user's live sessions, soonest expiry first,
+// leaves out expired ones, and needs WithUserIndex.
+func TestUserSessionKeys(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			db := b.open(t)
+			table := tableName(t, db)
+			t.Cleanup(func() { _ = db.Migrator().DropTable(table + gormstore.UserTableSuffix) })
+			st := newStore(t, db, gormstore.WithTableName(table), gormstore.WithUserIndex())
+			now := time.Now()
+			var want []string
+			for i, d := range []time.Duration{3 * time.Hour, -time.Hour, time.Hour, 2 * time.Hour} {
+				key, _ := core.NewKey()
+				rec := core.Record{Key: key, Data: []byte(`{}`), Expiry: now.Add(d)}
+				if err := st.Save(ctx(t), rec, core.Create); err != nil {
+					t.Fatal(err)
+				}
+				if err := st.LinkUser(ctx(t), "carol", key, rec.Expiry); err != nil {
+					t.Fatal(err)
+				}
+				if i != 1 {
+					want = append(want, key)
+				}
+			}
+			want = []string{want[1], want[2], want[0]} // by expiry: 1h, 2h, 3h
+			got, err := st.UserSessionKeys(ctx(t), "carol")
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("UserSessionKeys = %q, %v; want %q", got, err, want)
+			}
+			plain := newStore(t, db, gormstore.WithTableName(table))
+			if _, err := plain.UserSessionKeys(ctx(t), "carol"); !errors.Is(err, core.ErrUnsupported) {
+				t.Errorf("without WithUserIndex: %v, want ErrUnsupported", err)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 
@@ -409,4 +410,51 @@ func TestPylibmcPlacement(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWithDistribution: each name of Distributions places keys as the
+// option it names does (sessions written through one are all found
+// through the other over three real servers, and not all through another
+// distribution); an unknown name, or the option given to New, is refused.
+func TestWithDistribution(t *testing.T) {
+	testenv.Short(t, "three memcached servers")
+	_, addrs := memcachedtest.StartN(t, 3)
+	explicit := map[string]memcachestore.Option{
+		"ketama_weighted": memcachestore.WithKetama(memcachestore.KetamaWeighted),
+		"ketama":          memcachestore.WithKetama(memcachestore.KetamaOneAtATime),
+		"ketama+md5":      memcachestore.WithKetama(memcachestore.KetamaMD5),
+		"modulo":          memcachestore.WithModulo(),
+	}
+	if len(explicit) != len(memcachestore.Distributions) {
+		t.Fatalf("Distributions = %q: the test knows %d", memcachestore.Distributions, len(explicit))
+	}
+	ctx := t.Context()
+	for i, name := range memcachestore.Distributions {
+		prefix := fmt.Sprintf("dist%d:", i)
+		byName := memcachedtest.Open(t, addrs, memcachestore.WithPrefix(prefix), memcachestore.WithDistribution(name))
+		same := memcachedtest.Open(t, addrs, memcachestore.WithPrefix(prefix), explicit[name])
+		other := memcachedtest.Open(t, addrs, memcachestore.WithPrefix(prefix),
+			memcachestore.WithDistribution(memcachestore.Distributions[(i+1)%len(memcachestore.Distributions)]))
+		const n = 200
+		foundSame, foundOther := 0, 0
+		for range n {
+			key, _ := core.NewKey()
+			if err := byName.Save(ctx, core.Record{Key: key, Data: []byte(`{}`), Expiry: time.Now().Add(time.Hour)}, core.Create); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := same.Load(ctx, key); err == nil {
+				foundSame++
+			}
+			if _, err := other.Load(ctx, key); err == nil {
+				foundOther++
+			}
+		}
+		if foundSame != n || foundOther == n {
+			t.Errorf("%s: %d of %d found through its option (want all), %d through another distribution (want fewer)", name, foundSame, n, foundOther)
+		}
+	}
+	_, err := memcachestore.NewServers(addrs, memcachestore.WithDistribution("consistent"))
+	checkErr(t, `WithDistribution("consistent")`, err, core.ErrInvalidConfig)
+	_, err = memcachestore.New(memcache.New(addrs[0]), memcachestore.WithDistribution("ketama"))
+	checkErr(t, "WithDistribution given to New", err, core.ErrInvalidConfig)
 }

@@ -88,7 +88,9 @@ type options struct {
 	format     ValueFormat // nil: the store's own header
 	modulo     bool        // WithModulo: gomemcache's ServerList
 	ketama     KetamaVariant
-	setSelect  bool // WithKetama or WithModulo was given
+	setSelect  bool // WithKetama, WithModulo or WithDistribution was given
+	// badDistribution is an unknown name given to WithDistribution.
+	badDistribution string
 }
 
 // Option configures a [Store]; pass options to [New] or [NewServers].
@@ -134,6 +136,36 @@ func WithModulo() Option {
 	return func(o *options) { o.modulo, o.setSelect = true, true }
 }
 
+// Distributions are the names [WithDistribution] takes, the names of
+// pylibmc's behaviours: "ketama_weighted" ([KetamaWeighted], the default),
+// "ketama" ([KetamaOneAtATime]), "ketama+md5" ([KetamaMD5]) and "modulo"
+// ([WithModulo]).
+var Distributions = []string{"ketama_weighted", "ketama", "ketama+md5", "modulo"}
+
+// WithDistribution is [WithKetama] or [WithModulo] by name (one of
+// [Distributions]), for a command-line flag or a configuration file, so
+// that every program reaching a pool (the application, the cloakroom
+// command) spells its placement the same way. Another name makes
+// [NewServers] return an error wrapping [core.ErrInvalidConfig]. It is for
+// [NewServers] only.
+func WithDistribution(name string) Option {
+	return func(o *options) {
+		o.setSelect, o.modulo = true, false
+		switch name {
+		case "ketama_weighted":
+			o.ketama = KetamaWeighted
+		case "ketama":
+			o.ketama = KetamaOneAtATime
+		case "ketama+md5":
+			o.ketama = KetamaMD5
+		case "modulo":
+			o.modulo = true
+		default:
+			o.badDistribution = name
+		}
+	}
+}
+
 // newOptions applies opts to the defaults and checks the settings both
 // constructors share.
 func newOptions(opts []Option) (options, error) {
@@ -146,6 +178,10 @@ func newOptions(opts []Option) (options, error) {
 	}
 	if o.now == nil {
 		return options{}, fmt.Errorf("memcachestore: nil clock: %w", core.ErrInvalidConfig)
+	}
+	if o.badDistribution != "" {
+		return options{}, fmt.Errorf("memcachestore: unknown distribution %q (want one of %s): %w",
+			o.badDistribution, strings.Join(Distributions, ", "), core.ErrInvalidConfig)
 	}
 	return o, nil
 }

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -293,5 +294,41 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if core.Supports(st, core.CapClearExpired) {
 		t.Error("ClearExpired reported: Redis expires sessions itself")
+	}
+}
+
+// UserSessionKeys lists the sessions whose hash names the user, soonest
+// expiry first: not one moved to another user, nor a deleted one.
+func TestUserSessionKeys(t *testing.T) {
+	c := singleClient(t)
+	st := newStore(t, c)
+	now := time.Now()
+	var keys []string
+	for _, d := range []time.Duration{3 * time.Hour, time.Hour, 2 * time.Hour, time.Hour, time.Hour} {
+		key := mustKey(t)
+		rec := core.Record{Key: key, Data: []byte(`{}`), Expiry: now.Add(d)}
+		if err := st.Save(ctx(t), rec, core.Create); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.LinkUser(ctx(t), "dave", key, rec.Expiry); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, key)
+	}
+	if err := st.LinkUser(ctx(t), "erin", keys[3], now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(ctx(t), keys[4]); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{keys[1], keys[2], keys[0]}
+	if got, err := st.UserSessionKeys(ctx(t), "dave"); err != nil || !slices.Equal(got, want) {
+		t.Errorf("UserSessionKeys = %q, %v; want %q", got, err, want)
+	}
+	if got, err := st.UserSessionKeys(ctx(t), "nobody"); err != nil || len(got) != 0 {
+		t.Errorf("UserSessionKeys(nobody) = %q, %v", got, err)
+	}
+	if _, err := st.UserSessionKeys(ctx(t), ""); !errors.Is(err, core.ErrInvalidConfig) {
+		t.Errorf("UserSessionKeys(\"\") = %v, want ErrInvalidConfig", err)
 	}
 }

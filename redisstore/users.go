@@ -1,17 +1,23 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/cloakroom/cloakroom/core"
 )
 
 var (
-	_ core.UserIndex       = (*Store)(nil)
-	_ core.UserKeysDeleter = (*Store)(nil)
+	_ core.UserIndex         = (*Store)(nil)
+	_ core.UserKeysDeleter   = (*Store)(nil)
+	_ core.UserSessionLister = (*Store)(nil)
 )
 
 // index raises the entry of key in user's set to until (see indexScript).
@@ -152,4 +158,59 @@ func (s *Store) DeleteUserSessionKeys(ctx context.Context, user string) ([]strin
 		}
 	}
 	return deleted, failed
+}
+
+// UserSessionKeys implements [core.UserSessionLister]: the keys of the live
+// sessions in user's set whose hash still names user, soonest expiry
+// first. It reads the set, then each session's owner and expiry in one
+// pipeline (on Cluster, one round trip per master).
+func (s *Store) UserSessionKeys(ctx context.Context, user string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("redisstore: list user sessions: %w", err)
+	}
+	if user == "" {
+		return nil, fmt.Errorf("redisstore: list user sessions: %w: %w", errEmptyUser, core.ErrInvalidConfig)
+	}
+	members, err := s.client.ZRange(ctx, s.userKey(user), 0, -1).Result()
+	if err != nil {
+		return nil, wrap("list user sessions", err)
+	}
+	members = slices.DeleteFunc(members, func(k string) bool { return !core.ValidKey(k) })
+	if len(members) == 0 {
+		return nil, nil
+	}
+	pipe := s.client.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(members))
+	for i, key := range members {
+		cmds[i] = pipe.HMGet(ctx, s.sessionKey(key), "u", "e")
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, wrap("list user sessions", err)
+	}
+	type entry struct {
+		key    string
+		expiry int64
+	}
+	now := s.now().UnixMilli()
+	var live []entry
+	for i, cmd := range cmds {
+		v := cmd.Val()
+		owner, _ := v[0].(string)
+		exp, _ := v[1].(string)
+		e, err := strconv.ParseInt(exp, 10, 64)
+		if owner == user && err == nil && e > now {
+			live = append(live, entry{members[i], e})
+		}
+	}
+	slices.SortFunc(live, func(a, b entry) int {
+		if c := cmp.Compare(a.expiry, b.expiry); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	keys := make([]string, len(live))
+	for i, e := range live {
+		keys[i] = e.key
+	}
+	return keys, nil
 }

@@ -15,6 +15,8 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -430,6 +432,35 @@ func (s *Store) DeleteUserSessionKeys(_ context.Context, user string) ([]string,
 		}
 	}
 	delete(s.users, user)
+	return keys, nil
+}
+
+// UserSessionKeys implements [core.UserSessionLister]: the keys of user's
+// live sessions, soonest expiry first.
+func (s *Store) UserSessionKeys(_ context.Context, user string) ([]string, error) {
+	type entry struct {
+		key    string
+		expiry time.Time
+	}
+	now := s.now()
+	s.mu.RLock()
+	var live []entry
+	for key := range s.users[user] {
+		if it, ok := s.items[key]; ok && it.expiry.After(now) {
+			live = append(live, entry{key, it.expiry})
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(live, func(a, b entry) int {
+		if c := a.expiry.Compare(b.expiry); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	keys := make([]string, len(live))
+	for i, e := range live {
+		keys[i] = e.key
+	}
 	return keys, nil
 }
 

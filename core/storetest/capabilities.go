@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/cloakroom/cloakroom/core"
@@ -58,6 +59,11 @@ func (s suite) userIndex(t ruled) {
 	if err := idx.LinkUser(ctx(t), other, moved.Key, moved.Expiry); err != nil {
 		t.Fatalf("LinkUser to a second user: %v", err)
 	}
+	lister, canList := st.(core.UserSessionLister)
+	if canList {
+		checkUserSessionKeys(t, lister, user, mine)
+		checkUserSessionKeys(t, lister, "nobody-"+newKey(t)[:12], nil)
+	}
 	n, err := idx.DeleteUserSessions(ctx(t), user)
 	if err != nil {
 		t.Fatalf("DeleteUserSessions: %v", err)
@@ -74,6 +80,10 @@ func (s suite) userIndex(t ruled) {
 	if n, err := idx.DeleteUserSessions(ctx(t), user); err != nil || n != 0 {
 		t.Errorf("second DeleteUserSessions = %d, %v; want 0, nil", n, err)
 	}
+	if canList {
+		checkUserSessionKeys(t, lister, user, nil)
+		checkUserSessionKeys(t, lister, other, []core.Record{theirs, moved})
+	}
 	// A link to a deleted session is harmless.
 	if err := idx.LinkUser(ctx(t), user, mine[0].Key, time.Now().Add(time.Hour)); err != nil {
 		t.Errorf("LinkUser of a deleted session: %v", err)
@@ -82,6 +92,27 @@ func (s suite) userIndex(t ruled) {
 		if err := idx.LinkUser(ctx(t), user, bad, hour()); !errors.Is(err, core.ErrInvalidKey) {
 			t.Errorf("LinkUser(%q) = %v, want ErrInvalidKey", bad, err)
 		}
+	}
+}
+
+// checkUserSessionKeys checks that UserSessionKeys lists exactly want's
+// keys, in any order among equal expiries.
+func checkUserSessionKeys(t ruled, l core.UserSessionLister, user string, want []core.Record) {
+	t.Helper()
+	got, err := l.UserSessionKeys(ctx(t), user)
+	if err != nil {
+		t.Errorf("UserSessionKeys(%q): %v", user, err)
+		return
+	}
+	wantKeys := make([]string, len(want))
+	for i, rec := range want {
+		wantKeys[i] = rec.Key
+	}
+	slices.Sort(wantKeys)
+	got = slices.Clone(got)
+	slices.Sort(got)
+	if !slices.Equal(got, wantKeys) {
+		t.Errorf("UserSessionKeys(%q) = %q, want %q", user, got, wantKeys)
 	}
 }
 

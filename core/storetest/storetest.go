@@ -76,7 +76,7 @@ func (s suite) checks() []check {
 		{"Isolation", "the store keeps no reference to the caller's bytes, neither those saved nor those loaded", s.isolation},
 		{"Concurrent", "concurrent Creates, Loads, Updates and Deletes all succeed and see their own data (run under -race)", s.concurrent},
 		{"Versioned", "with versioning, SaveVersion succeeds only at the current version, every write changes it and one of racing writers wins; without, it returns ErrUnsupported", s.versioned},
-		{"UserIndex", "with the user index, DeleteUserSessions deletes exactly the user's linked sessions, cached copies included; without, it returns ErrUnsupported", s.userIndex},
+		{"UserIndex", "with the user index, DeleteUserSessions deletes exactly the user's linked sessions, cached copies included, and UserSessionKeys (if offered) lists exactly them; without, it returns ErrUnsupported", s.userIndex},
 		{"Ping", "Ping of a working store that reports the capability succeeds", s.ping},
 	}
 }
