@@ -59,6 +59,35 @@ func ExampleNew_cluster() {
 	// Output: cloakroom:session:
 }
 
+// One store serves Sentinel: redis.NewUniversalClient with MasterName
+// returns a failover client, which asks the sentinels where the master is
+// and follows it when they promote a replica. The short dial settings make
+// requests fail fast (500) while the master is down instead of retrying
+// each dial for 0.4 s; see "Time limits and failures" in the package
+// documentation.
+func ExampleNew_sentinel() {
+	client := redis.NewUniversalClient(&redis.UniversalOptions{
+		MasterName:            "mymaster",
+		Addrs:                 []string{"10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"},
+		ContextTimeoutEnabled: true,
+		DialTimeout:           250 * time.Millisecond,
+		DialerRetries:         1,
+		MaxRetries:            1,
+	})
+	defer client.Close()
+	st, err := redisstore.New(client)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m, err := core.New(st, core.DefaultConfig())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = m // m.Handler(mux) serves the application
+}
+
 // Log out everywhere, after a password change: every session linked to the
 // user (by Session.Login) is deleted.
 func ExampleStore_DeleteUserSessions() {

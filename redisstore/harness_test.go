@@ -29,7 +29,9 @@ import (
 //     that it deletes at the end; when nothing answers there, a
 //     redis-server the test starts on a free port;
 //   - Cluster: three masters the test starts from redis-server on free
-//     ports and joins with redis-cli --cluster create.
+//     ports and joins with redis-cli --cluster create;
+//   - Sentinel: a master, a replica and three sentinels the test starts
+//     from redis-server on free ports (sentinel_test.go).
 //
 // Without a redis-server binary the tests skip loudly, and fail under
 // CI=true (see internal/testenv). Under -short they skip.
@@ -75,6 +77,14 @@ func (s *server) addr() string { return net.JoinHostPort("127.0.0.1", strconv.It
 // is killed (by its pid) when the test ends.
 func startServer(tb testing.TB, extra func(port int, dir string) []string) *server {
 	tb.Helper()
+	return startRedis(tb, nil, extra)
+}
+
+// startRedis is startServer whose first, when not nil, gives the arguments
+// that come before all others: a configuration file and --sentinel for a
+// Sentinel, which needs a config file of its own that it can rewrite.
+func startRedis(tb testing.TB, first, extra func(port int, dir string) []string) *server {
+	tb.Helper()
 	bin := binary(tb, "REDIS_SERVER_BIN", "redis-server")
 	var err error
 	for range 5 {
@@ -83,7 +93,10 @@ func startServer(tb testing.TB, extra func(port int, dir string) []string) *serv
 			continue
 		}
 		dir := tb.TempDir()
-		s.args = []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", ""}
+		if first != nil {
+			s.args = first(s.port, dir)
+		}
+		s.args = append(s.args, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--logfile", "")
 		if extra != nil {
 			s.args = append(s.args, extra(s.port, dir)...)
 		}
