@@ -3,7 +3,7 @@
 # through .ci/run). It installs what the tests need, then runs every test
 # under the race detector (the library, the example app's module with its
 # browser test, the bench module's smoke test, the redisstore module against
-# real Redis and a Redis Cluster it starts) and fuzzes every decoder
+# real Redis and a Redis Cluster it starts, the operator command's module) and fuzzes every decoder
 # within one total budget, and ends with a line naming everything skipped
 # and why, and the line "N passed, N failed, N skipped".
 #
@@ -85,6 +85,7 @@ fuzz() {
   step "go test -race (example app: the module _example)" go test -C _example -race -count=1 -json -timeout 10m ./...
   step "go test -race (peer benchmark smoke test: the module bench)" go test -C bench -race -count=1 -json -timeout 10m ./...
   step "go test -race (Redis store: the module redisstore)" go test -C redisstore -race -count=1 -json -timeout 10m ./...
+  step "go test -race (operator command: the module cmd/cloakroom)" go test -C cmd/cloakroom -race -count=1 -json -timeout 10m ./...
   while read -r pkg target; do
     [ -n "$pkg" ] || continue
     step "fuzz $pkg $target (${per}s of ${budget}s for $ntargets targets)" fuzz "$pkg" "$target"

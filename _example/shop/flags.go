@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloakroom/cloakroom/core/filestore"
 	"github.com/cloakroom/cloakroom/gormstore"
+	"github.com/cloakroom/cloakroom/memcachestore"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -25,7 +26,7 @@ type options struct {
 // storeFlags choose and reach the session store. Their names, and their
 // meaning, are those of the cloakroom command's store flags
 // (cmd/cloakroom/stores.go): -store, -driver, -dsn, -table, -dir, -prefix,
-// -max-file-bytes, -fanout, -servers. TestStoreFlagsMatchCloakroomCommand runs the
+// -max-file-bytes, -fanout, -servers, -distribution and the -redis flags. TestStoreFlagsMatchCloakroomCommand runs the
 // command and compares, so the two cannot drift apart. The shop adds the
 // stores the command has nothing to clear in (memory, cookie) and the
 // cached composition (memcached in front of the gorm database).
@@ -34,11 +35,19 @@ type storeFlags struct {
 	dir, prefix              string
 	maxFileBytes             int64
 	fanOut                   int
-	servers                  string
+	servers, distribution    string
+	redis                    redisFlags
+}
+
+// redisFlags reach a Redis deployment (see openRedis).
+type redisFlags struct {
+	addrs, master, user string
+	cluster, tls        bool
+	db                  int
 }
 
 // storeKinds lists the -store values.
-var storeKinds = []string{"gorm", "memory", "file", "cookie", "memcached", "cached"}
+var storeKinds = []string{"gorm", "memory", "file", "cookie", "memcached", "cached", "redis"}
 
 // gormDrivers lists the -driver values.
 var gormDrivers = []string{"sqlite", "postgres", "mysql"}
@@ -53,6 +62,13 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.maxFileBytes, "max-file-bytes", filestore.DefaultMaxFileBytes, "file store size `bound` of a session file")
 	fs.IntVar(&f.fanOut, "fanout", 0, "file store subdirectory `levels` (0 flat, as Django; 1 or 2): filestore.WithFanOut")
 	fs.StringVar(&f.servers, "servers", "127.0.0.1:11211", "memcached `servers`, comma-separated, for -store memcached and cached")
+	fs.StringVar(&f.distribution, "distribution", "ketama_weighted", "memcached key `placement`: "+strings.Join(memcachestore.Distributions, ", ")+" (memcachestore.WithDistribution)")
+	fs.StringVar(&f.redis.addrs, "redis", "127.0.0.1:6379", "Redis `addresses`, comma-separated: one server, the Sentinels (with -redis-master) or Cluster nodes (several, or -redis-cluster); password from $"+redisPasswordEnv)
+	fs.StringVar(&f.redis.master, "redis-master", "", "Redis Sentinel master `name`")
+	fs.BoolVar(&f.redis.cluster, "redis-cluster", false, "Redis Cluster even with one address in -redis")
+	fs.IntVar(&f.redis.db, "redis-db", 0, "Redis database `number` (not on Cluster)")
+	fs.StringVar(&f.redis.user, "redis-user", "", "Redis ACL user `name`")
+	fs.BoolVar(&f.redis.tls, "redis-tls", false, "connect to Redis over TLS")
 }
 
 // storeName names the store for the log and the page footer.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,22 +14,50 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/cloakroom/cloakroom/internal/memcachedtest"
+	"github.com/cloakroom/cloakroom/internal/redistest"
 )
+
+// redisForTest reaches a Redis server for the test, in the test database.
+func redisForTest(t *testing.T) redisFlags {
+	return redisFlags{addrs: redistest.Addr(t), db: redistest.DB}
+}
+
+// dropRedisPrefix deletes the keys the test wrote under its prefix.
+func dropRedisPrefix(t *testing.T, f storeFlags) {
+	c := redis.NewClient(&redis.Options{Addr: f.redis.addrs, DB: f.redis.db})
+	defer c.Close()
+	keys, err := c.Keys(context.Background(), f.prefix+"*").Result()
+	if err == nil && len(keys) > 0 {
+		err = c.Del(context.Background(), keys...).Err()
+	}
+	if err != nil {
+		t.Logf("cleaning up Redis prefix %s: %v", f.prefix, err)
+	}
+}
 
 var cartCountRE = regexp.MustCompile(`id="cart-count">(\d+)<`)
 
 // 50 parallel "add to cart" requests of one visitor lose nothing on the
-// stores that version their records: SQLite (gorm), memcached (CAS) and
-// memcached in front of SQLite (cached). Without the atomic mode this test
+// stores that version their records: SQLite (gorm), memcached (CAS),
+// memcached in front of SQLite (cached) and Redis (a server-side script). Without the atomic mode this test
 // lost 8 to 16 items on SQLite and 44 to 46 on memcached and cached.
 func TestParallelAddsLoseNothing(t *testing.T) {
 	mc := memcachedtest.Start(t)
-	for _, store := range []string{"gorm", "memcached", "cached"} {
+	for _, store := range []string{"gorm", "memcached", "cached", "redis"} {
 		t.Run(store, func(t *testing.T) {
 			t.Parallel()
-			app := newTestShop(t, options{storeFlags: storeFlags{kind: store, servers: mc.Addr(), prefix: "shop-" + store + ":"}}, slog.New(slog.DiscardHandler))
+			flags := storeFlags{kind: store, servers: mc.Addr(), prefix: "shop-" + store + ":"}
+			if store == "redis" {
+				flags.redis = redisForTest(t)
+				flags.prefix = fmt.Sprintf("shop-test-%d:", time.Now().UnixNano())
+				t.Cleanup(func() { dropRedisPrefix(t, flags) })
+			}
+			app := newTestShop(t, options{storeFlags: flags}, slog.New(slog.DiscardHandler))
 			if !app.m.Config().Optimistic {
 				t.Fatalf("the atomic mode is off for the %s store", store)
 			}

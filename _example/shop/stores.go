@@ -82,6 +82,8 @@ func openStore(ctx context.Context, o options, log *slog.Logger) (core.Store, fu
 		return cached, func() { _ = mc.Close(); closeDB() }, nil
 	case "file":
 		return openFile(o.storeFlags)
+	case "redis":
+		return openRedis(o.storeFlags)
 	case "cookie":
 		return nil, nop, nil
 	}
@@ -141,6 +143,9 @@ func openMemcached(f storeFlags) (*memcachestore.Store, error) {
 	var opts []memcachestore.Option
 	if f.prefix != "" {
 		opts = append(opts, memcachestore.WithPrefix(f.prefix))
+	}
+	if f.distribution != "" {
+		opts = append(opts, memcachestore.WithDistribution(f.distribution))
 	}
 	return memcachestore.NewServers(servers, opts...)
 }

@@ -36,8 +36,8 @@ func clearSessions(ctx context.Context, f *storeFlags, w, errw io.Writer) error 
 		return err
 	}
 	defer o.close()
-	if o.memcachedStats != nil {
-		fmt.Fprintf(w, "%s: memcached expires sessions by itself; nothing to clear\n", o.name)
+	if o.expiresItself != "" {
+		fmt.Fprintf(w, "%s: %s expires sessions by itself; nothing to clear\n", o.name, o.expiresItself)
 		return nil
 	}
 	start := time.Now()
@@ -82,8 +82,8 @@ func stats(ctx context.Context, f *storeFlags, w io.Writer) error {
 		return err
 	}
 	defer o.close()
-	if o.memcachedStats != nil {
-		return o.memcachedStats(ctx, w)
+	if o.serverStats != nil {
+		return o.serverStats(ctx, w)
 	}
 	st, ok := o.store.(statser)
 	if !ok {

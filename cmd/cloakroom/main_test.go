@@ -21,8 +21,14 @@ import (
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runStdin(t, "", args...)
+}
+
+// runStdin runs the command with stdin as its standard input.
+func runStdin(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, &out, &errOut)
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -76,7 +82,7 @@ func TestMemcachedStats(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"nope"}, {"stats", "-store", "redis"}, {"stats"}, {"stats", "-driver", "oracle", "-dsn", "x"}, {"stats", "-bogus"}, {"stats", "-store", "file"}, {"clearsessions", "-store", "file"}} {
+	for _, args := range [][]string{{}, {"nope"}, {"stats", "-store", "couchdb"}, {"stats", "extra"}, {"sessions"}, {"sessions", "-user", "a", "-limit", "0"}, {"show"}, {"show", "a", "b"}, {"show", "../../etc/passwd"}, {"show", "-codec", "pickle", "abcdefgh12"}, {"revoke"}, {"revoke", "-user", "a", "abcdefgh12"}, {"revoke", "not a key"}, {"show", "-timeout", "0s", "abcdefgh12"}, {"stats", "-store", "memcached", "-distribution", "consistent"}, {"stats", "-store", "redis", "-redis", ""}, {"stats", "-store", "redis", "-redis", "a:1,b:2", "-redis-db", "3"}, {"stats", "-store", "redis", "-prefix", "{tag}"}, {"clearsessions", "-limit", "3"}, {"clearsessions", "-batch", "0"}, {"stats"}, {"stats", "-driver", "oracle", "-dsn", "x"}, {"stats", "-bogus"}, {"stats", "-store", "file"}, {"clearsessions", "-store", "file"}} {
 		if code, _, errOut := runCmd(t, args...); code != 2 || errOut == "" {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and a message", args, code, errOut)
 		}
@@ -249,7 +255,7 @@ func TestFileStoreDirRequired(t *testing.T) {
 }
 
 // TestStoreFlagNames lists the store flags. The example shop has the same
-// ones but -batch and -fanout (its TestStoreFlagsMatchCloakroomCommand runs this command
+// ones (its TestStoreFlagsMatchCloakroomCommand runs this command's stats
 // with -h and compares): rename one here and there together.
 func TestStoreFlagNames(t *testing.T) {
 	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
@@ -257,7 +263,8 @@ func TestStoreFlagNames(t *testing.T) {
 	sf.register(fs)
 	var got []string
 	fs.VisitAll(func(f *flag.Flag) { got = append(got, f.Name) })
-	want := []string{"batch", "dir", "driver", "dsn", "fanout", "max-file-bytes", "prefix", "servers", "store", "table"}
+	want := []string{"dir", "distribution", "driver", "dsn", "fanout", "max-file-bytes", "prefix",
+		"redis", "redis-cluster", "redis-db", "redis-master", "redis-tls", "redis-user", "servers", "store", "table"}
 	if !slices.Equal(got, want) {
 		t.Errorf("store flags %q, want %q", got, want)
 	}

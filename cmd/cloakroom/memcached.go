@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
 	"time"
 
+	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/memcachestore"
 )
 
@@ -17,19 +19,24 @@ func openMemcached(f *storeFlags) (*opened, error) {
 	if len(servers) == 0 {
 		return nil, fmt.Errorf("%w: -servers is empty", errUsage)
 	}
-	var opts []memcachestore.Option
+	opts := []memcachestore.Option{memcachestore.WithDistribution(f.distribution)}
 	if f.prefix != "" {
 		opts = append(opts, memcachestore.WithPrefix(f.prefix))
 	}
 	st, err := memcachestore.NewServers(servers, opts...)
 	if err != nil {
+		if errors.Is(err, core.ErrInvalidConfig) {
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
+		}
 		return nil, err
 	}
 	return &opened{
-		name:  "memcached " + strings.Join(servers, ","),
-		store: st,
-		close: st.Close,
-		memcachedStats: func(ctx context.Context, w io.Writer) error {
+		name:          "memcached " + strings.Join(servers, ",") + " (" + f.distribution + ")",
+		store:         st,
+		close:         st.Close,
+		noUserIndex:   fmt.Errorf("memcached keeps no user index: %w", core.ErrUnsupported),
+		expiresItself: "memcached",
+		serverStats: func(ctx context.Context, w io.Writer) error {
 			for _, addr := range servers {
 				if err := serverStats(ctx, addr, w); err != nil {
 					return err

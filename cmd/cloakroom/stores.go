@@ -11,6 +11,7 @@ import (
 	"github.com/cloakroom/cloakroom/core/filestore"
 	"github.com/cloakroom/cloakroom/gormstore"
 	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
+	"github.com/cloakroom/cloakroom/memcachestore"
 	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -27,21 +28,27 @@ type storeFlags struct {
 	dir, prefix              string
 	maxFileBytes             int64
 	fanOut                   int
-	servers                  string
+	servers, distribution    string
+	redis                    redisFlags
 }
 
+// storeKinds lists the -store values.
+var storeKinds = []string{"gorm", "file", "memcached", "redis"}
+
 func (f *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.kind, "store", "gorm", "store `kind`: gorm, file or memcached")
+	fs.StringVar(&f.kind, "store", "gorm", "store `kind`: "+strings.Join(storeKinds, ", "))
 	fs.StringVar(&f.driver, "driver", "sqlite", "gorm `driver`: sqlite, postgres or mysql")
 	fs.StringVar(&f.dsn, "dsn", "", "gorm data source: a SQLite file path, or a PostgreSQL/MySQL DSN")
 	fs.StringVar(&f.table, "table", "django_session", "gorm table `name`")
-	fs.IntVar(&f.batch, "batch", 1000, "gorm rows per DELETE statement in clearsessions")
 	fs.StringVar(&f.dir, "dir", "", "file store `directory` (required for -store file)")
 	fs.Int64Var(&f.maxFileBytes, "max-file-bytes", filestore.DefaultMaxFileBytes,
 		"file store size `bound` of a session file: the application's WithMaxFileBytes (larger files are corrupt and cleared)")
 	fs.IntVar(&f.fanOut, "fanout", 0, "file store subdirectory `levels` (0 flat, as Django; 1 or 2): the application's WithFanOut")
-	fs.StringVar(&f.prefix, "prefix", "", "file name or memcached key `prefix` (default: the store's)")
-	fs.StringVar(&f.servers, "servers", "127.0.0.1:11211", "memcached `servers`, comma-separated")
+	fs.StringVar(&f.prefix, "prefix", "", "file name, memcached or Redis key `prefix` (default: the store's)")
+	fs.StringVar(&f.servers, "servers", "127.0.0.1:11211", "memcached `servers`, comma-separated, as the application lists them (the order and spelling place keys)")
+	fs.StringVar(&f.distribution, "distribution", "ketama_weighted",
+		"memcached key `placement`: "+strings.Join(memcachestore.Distributions, ", ")+" (the application's memcachestore.WithDistribution; pylibmc's behaviours)")
+	f.redis.register(fs)
 }
 
 // opened is a store opened from flags, with what the commands may use.
@@ -49,8 +56,14 @@ type opened struct {
 	name  string
 	store core.Store
 	close func() error
-	// memcachedStats reports server counters where records can't be counted.
-	memcachedStats func(ctx context.Context, w io.Writer) error
+	// expiresItself, when set, names the engine that drops expired
+	// sessions by itself: clearsessions has nothing to do.
+	expiresItself string
+	// serverStats reports server counters where records can't be counted.
+	serverStats func(ctx context.Context, w io.Writer) error
+	// noUserIndex, when set, says why the store cannot list or revoke a
+	// user's sessions.
+	noUserIndex error
 }
 
 func open(ctx context.Context, f *storeFlags) (*opened, error) {
@@ -61,8 +74,10 @@ func open(ctx context.Context, f *storeFlags) (*opened, error) {
 		return openFile(f)
 	case "memcached":
 		return openMemcached(f)
+	case "redis":
+		return openRedis(ctx, f)
 	default:
-		return nil, fmt.Errorf("%w: unknown -store %q (want gorm, file or memcached)", errUsage, f.kind)
+		return nil, fmt.Errorf("%w: unknown -store %q (want %s)", errUsage, f.kind, strings.Join(storeKinds, ", "))
 	}
 }
 
@@ -90,15 +105,28 @@ func openGorm(ctx context.Context, f *storeFlags) (*opened, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := gormstore.New(ctx, db, gormstore.WithTableName(f.table), gormstore.WithoutMigration(), gormstore.WithBatchSize(f.batch))
+	opts := []gormstore.Option{gormstore.WithTableName(f.table), gormstore.WithoutMigration()}
+	if f.batch > 0 { // clearsessions -batch
+		opts = append(opts, gormstore.WithBatchSize(f.batch))
+	}
+	// The user index is the application's (gormstore.WithUserIndex): used
+	// when its table exists, never created here.
+	var noIndex error
+	if users := f.table + gormstore.UserTableSuffix; db.Migrator().HasTable(users) {
+		opts = append(opts, gormstore.WithUserIndex())
+	} else {
+		noIndex = fmt.Errorf("table %s has no user index (no table %s: the application does not use gormstore.WithUserIndex): %w", f.table, users, core.ErrUnsupported)
+	}
+	st, err := gormstore.New(ctx, db, opts...)
 	if err != nil {
 		sqlDB.Close()
 		return nil, err
 	}
 	return &opened{
-		name:  fmt.Sprintf("gorm %s table %s", f.driver, f.table),
-		store: st,
-		close: func() error { _ = st.Close(); return sqlDB.Close() },
+		name:        fmt.Sprintf("gorm %s table %s", f.driver, f.table),
+		store:       st,
+		close:       func() error { _ = st.Close(); return sqlDB.Close() },
+		noUserIndex: noIndex,
 	}, nil
 }
 
