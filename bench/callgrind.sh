@@ -3,8 +3,8 @@
 # valgrind's callgrind: each benchmark runs twice, with N1 and N2 requests,
 # and the difference of the two counts divided by N2-N1 is the cost of one
 # request. Everything else the run does (process start-up, the store, the
-# priming requests, memcached's connection) is the same in both runs and
-# cancels out.
+# priming requests, memcached's and Redis's connections) is the same in
+# both runs and cancels out.
 #
 #   bash bench/callgrind.sh                 # the default set (below), ~10 min on 2 cores
 #   bash bench/callgrind.sh 'cookie/read'   # the sub-benchmarks whose names match an ERE
@@ -26,7 +26,8 @@ cd "$(dirname "$0")"
 # The default set: the issue's four paths (untouched, cookie read, cookie new
 # visitor, server read/write on the realistic session; a cookie read of the
 # large, compressed session) for cloakroom, the
-# same workloads for the peers, and the raw handlers.
+# same workloads for the peers, and the raw handlers; on Redis, untouched,
+# read-realistic and write-realistic for all three Gin libraries.
 DEFAULT_SELECT='^(gin|echo)/raw/-/untouched$'
 DEFAULT_SELECT+='|^gin/cloakroom/(memory|cookie|gorm|memcached)/untouched$'
 DEFAULT_SELECT+='|^gin/cloakroom/cookie/(untouched-realistic|read|read-realistic|read-large|new)$'
@@ -34,6 +35,7 @@ DEFAULT_SELECT+='|^gin/cloakroom/memory/(read|write)-realistic$'
 DEFAULT_SELECT+='|^gin/gin-contrib/sessions/cookie/(untouched|untouched-realistic|read|read-realistic|read-large|new)$'
 DEFAULT_SELECT+='|^gin/gin-contrib/sessions/(gorm|memcached)/untouched$'
 DEFAULT_SELECT+='|^gin/alexedwards/scs/memory/(untouched|read-realistic|write-realistic)$'
+DEFAULT_SELECT+='|^gin/(cloakroom|gin-contrib/sessions|alexedwards/scs)/redis/(untouched|read-realistic|write-realistic)$'
 DEFAULT_SELECT+='|^echo/cloakroom/memory/untouched$|^echo/cloakroom/cookie/read-realistic$'
 DEFAULT_SELECT+='|^echo/echo-contrib/session/cookie/(untouched|read-realistic)$'
 
@@ -65,11 +67,13 @@ esac
 
 work=$(mktemp -d)
 mcpid=""
+rdpid=""
 cleanup() {
-	if [[ -n "$mcpid" ]]; then
-		kill "$mcpid" 2>/dev/null || true
-		wait "$mcpid" 2>/dev/null || true
-	fi
+	local pid
+	for pid in $mcpid $rdpid; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -86,10 +90,15 @@ fi
 names=$(CLOAKROOM_BENCH_LIST=1 "$work/bench.test" | grep -E -- "$select" || true)
 [[ -n "$names" ]] || die "no benchmark matches '$select' (see --list)"
 
-# memcached runs beside the benchmark, not as its child (the benchmark
-# starts one of its own otherwise): callgrind can abort when a child exits.
+freeport() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# memcached and redis-server run beside the benchmark, not as its children
+# (the benchmark starts its own otherwise): callgrind can abort when a child
+# exits. Each is killed by its pid on exit.
 if command -v memcached >/dev/null 2>&1; then
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	port=$(freeport)
 	args=(-l 127.0.0.1 -p "$port" -U 0 -m 256)
 	[[ "$(id -u)" == 0 ]] && args+=(-u root)
 	memcached "${args[@]}" &
@@ -102,6 +111,22 @@ if command -v memcached >/dev/null 2>&1; then
 	export CLOAKROOM_BENCH_MEMCACHED="127.0.0.1:$port"
 elif echo "$names" | grep -q memcached; then
 	die "memcached is not installed: apt-get install memcached"
+fi
+redis_server=${REDIS_SERVER_BIN:-$(command -v redis-server || echo /usr/bin/redis-server)}
+if [[ -x "$redis_server" ]]; then
+	port=$(freeport)
+	# No persistence, in the temporary directory: nothing is left behind.
+	"$redis_server" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$work" --logfile "$work/redis.log" &
+	rdpid=$!
+	for _ in $(seq 100); do
+		if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+		sleep 0.05
+	done
+	(echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || die "redis-server did not start on port $port: $(tail -n 3 "$work/redis.log" 2>/dev/null)"
+	export CLOAKROOM_BENCH_REDIS="127.0.0.1:$port"
+elif echo "$names" | grep -q /redis/; then
+	die "redis-server is not installed: apt-get install redis-server"
 fi
 
 # pattern turns a sub-benchmark name into a -test.bench filter that matches
@@ -121,16 +146,19 @@ pattern() {
 # slower than native): 50,000 requests for the untouched path (about 5,000
 # instructions each: +-6), 5,000 for a request that decodes a session (over
 # 20,000 each: +-60) and for scs, which loads the session on every request,
-# untouched or not, and 1,000 for the database and memcached stores (over
-# 100,000 each: +-300). Under 0.5% everywhere.
+# untouched or not, and 1,000 for the database, memcached, file and Redis
+# stores (over 100,000 each: +-300; scs on Redis too, which goes to Redis
+# on untouched requests as well). Under 0.5% everywhere.
 iterations() {
 	if [[ -n "${N1:-}" || -n "${N2:-}" ]]; then
 		echo "${N1:?N1 and N2 go together} ${N2:?N1 and N2 go together}"
+	elif [[ "$1" == */scs/redis/* ]]; then
+		echo "200 1200"
 	elif [[ "$1" == */scs/* ]]; then
 		echo "1000 6000"
 	elif [[ "$1" == */untouched* ]]; then
 		echo "10000 60000"
-	elif [[ "$1" =~ /(gorm|sqlite|memcached|file)/ ]]; then
+	elif [[ "$1" =~ /(gorm|sqlite|memcached|file|redis)/ ]]; then
 		echo "200 1200"
 	else
 		echo "1000 6000"

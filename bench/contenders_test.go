@@ -16,6 +16,7 @@ import (
 
 	"github.com/cloakroom/cloakroom/internal/testenv"
 
+	scsredis "github.com/alexedwards/scs/redisstore"
 	"github.com/alexedwards/scs/sqlite3store"
 	"github.com/alexedwards/scs/v2"
 	"github.com/bradfitz/gomemcache/memcache"
@@ -29,14 +30,18 @@ import (
 	"github.com/cloakroom/cloakroom/gormstore"
 	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
 	"github.com/cloakroom/cloakroom/memcachestore"
+	"github.com/cloakroom/cloakroom/redisstore"
 	gsessions "github.com/gin-contrib/sessions"
 	gcookie "github.com/gin-contrib/sessions/cookie"
 	ggorm "github.com/gin-contrib/sessions/gorm"
 	gmemcached "github.com/gin-contrib/sessions/memcached"
+	gredis "github.com/gin-contrib/sessions/redis"
 	"github.com/gin-gonic/gin"
+	redigo "github.com/gomodule/redigo/redis"
 	gorilla "github.com/gorilla/sessions"
 	esession "github.com/labstack/echo-contrib/session"
 	"github.com/labstack/echo/v4"
+	goredis "github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
@@ -316,6 +321,16 @@ func cloakroomStore(tb testing.TB, kind string) (core.Store, core.CookieStore) {
 			tb.Fatal(err)
 		}
 		return st, nil
+	case "redis":
+		// As redisstore's example builds it: a go-redis client whose
+		// context deadlines reach the connection.
+		client := goredis.NewClient(&goredis.Options{Addr: freshRedis(tb), ContextTimeoutEnabled: true})
+		tb.Cleanup(func() { _ = client.Close() })
+		st, err := redisstore.New(client, redisstore.WithPrefix("bench:cloakroom:"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return st, nil
 	case "file":
 		st, err := filestore.New(tb.TempDir())
 		if err != nil {
@@ -426,6 +441,18 @@ func ginContribContender(kind string) contender {
 			st = ggorm.NewStore(sqliteGorm(tb), true, secret)
 		case "memcached":
 			st = gmemcached.NewStore(memcache.New(memcachedAddr(tb)), "", secret)
+		case "redis":
+			// NewStoreWithPool with the pool scs gets: NewStore's own pool
+			// sends a PING before every borrowed connection is used, one
+			// more round trip per store call.
+			rs, err := gredis.NewStoreWithPool(redigoPool(tb), secret)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if err := gredis.SetKeyPrefix(rs, "bench:gin-contrib:"); err != nil {
+				tb.Fatal(err)
+			}
+			st = rs
 		}
 		return ginContrib(st)
 	}}
@@ -475,13 +502,16 @@ func scsContender(kind string) contender {
 	return contender{name: "alexedwards/scs", framework: "gin", kind: kind, build: func(tb testing.TB) http.Handler {
 		sm := scs.New()
 		sm.Cookie.Name = "sessionid"
-		if kind == "sqlite" {
+		switch kind {
+		case "sqlite":
 			db := sqliteGorm(tb)
 			sqlDB, _ := db.DB()
 			if _, err := sqlDB.Exec(`CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB NOT NULL, expiry REAL NOT NULL); CREATE INDEX sessions_expiry_idx ON sessions(expiry);`); err != nil {
 				tb.Fatal(err)
 			}
 			sm.Store = sqlite3store.NewWithCleanupInterval(sqlDB, 0)
+		case "redis":
+			sm.Store = scsredis.NewWithPrefix(redigoPool(tb), "bench:scs:")
 		}
 		return scsGin(sm)
 	}}
@@ -581,20 +611,20 @@ func contenders() []contender {
 		{name: "raw", framework: "gin", kind: "-", build: func(testing.TB) http.Handler { return rawGin() }},
 		{name: "raw", framework: "echo", kind: "-", build: func(testing.TB) http.Handler { return rawEcho() }},
 	}
-	for _, kind := range []string{"memory", "cookie", "gorm", "memcached", "file"} {
+	for _, kind := range []string{"memory", "cookie", "gorm", "memcached", "file", "redis"} {
 		cs = append(cs, cloakroomContender("gin", kind))
 	}
 	for _, kind := range []string{"memory", "cookie", "gorm"} {
 		cs = append(cs, cloakroomContender("echo", kind))
 	}
-	for _, kind := range []string{"cookie", "gorm", "memcached"} {
+	for _, kind := range []string{"cookie", "gorm", "memcached", "redis"} {
 		cs = append(cs, ginContribContender(kind))
 	}
-	cs = append(cs, scsContender("memory"), scsContender("sqlite"), echoContribContender())
+	cs = append(cs, scsContender("memory"), scsContender("sqlite"), scsContender("redis"), echoContribContender())
 	return cs
 }
 
-// --- memcached, shared by every contender ---
+// --- memcached and Redis, each one process shared by every contender ---
 
 var sharedMemcached string
 
@@ -605,14 +635,64 @@ func memcachedAddr(tb testing.TB) string {
 	return sharedMemcached
 }
 
+// sharedRedis is the address of the redis-server every contender shares;
+// when it is empty, redisProblem says why.
+var sharedRedis, redisProblem string
+
+// redisAddr is the shared redis-server's address. Without a redis-server
+// binary the test skips loudly (fails under CI=true); a binary that does
+// not start fails the test.
+func redisAddr(tb testing.TB) string {
+	tb.Helper()
+	if sharedRedis == "" {
+		if redisProblem == "" {
+			testenv.Missing(tb, "redis-server is not installed (or REDIS_SERVER_BIN names no file); apt-get install redis-server (scripts/install-deps.sh)")
+		}
+		tb.Fatal(redisProblem)
+	}
+	return sharedRedis
+}
+
+// freshRedis is redisAddr after emptying the server's database, so that
+// every contender starts from an empty server (each library also keeps its
+// keys under a prefix of its own).
+func freshRedis(tb testing.TB) string {
+	tb.Helper()
+	addr := redisAddr(tb)
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.FlushDB(ctx).Err(); err != nil {
+		tb.Fatalf("emptying redis-server at %s: %v", addr, err)
+	}
+	return addr
+}
+
+// redigoPool is the redigo pool gin-contrib/sessions' and scs's Redis
+// stores get: scs's documented one (ten idle connections kept, nothing
+// checked on borrow), on an emptied server.
+func redigoPool(tb testing.TB) *redigo.Pool {
+	addr := freshRedis(tb)
+	pool := &redigo.Pool{
+		MaxIdle:     10,
+		IdleTimeout: 240 * time.Second,
+		Dial:        func() (redigo.Conn, error) { return redigo.Dial("tcp", addr) },
+	}
+	tb.Cleanup(func() { _ = pool.Close() })
+	return pool
+}
+
 func TestMain(m *testing.M) {
 	if os.Getenv("CLOAKROOM_BENCH_LIST") != "" {
 		listSessionCases()
 		os.Exit(0)
 	}
-	stop := startMemcached()
+	stopMemcached := startMemcached()
+	stopRedis := startRedis()
 	code := m.Run()
-	stop()
+	stopRedis()
+	stopMemcached()
 	os.Exit(code)
 }
 
@@ -652,6 +732,100 @@ func startMemcached() func() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+}
+
+// redisServerBin finds redis-server: $REDIS_SERVER_BIN, else on PATH, else
+// /usr/bin/redis-server; "" when there is none (or REDIS_SERVER_BIN names
+// no file).
+func redisServerBin() string {
+	if p := os.Getenv("REDIS_SERVER_BIN"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return ""
+		}
+		return p
+	}
+	if p, err := exec.LookPath("redis-server"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/redis-server"); err == nil {
+		return "/usr/bin/redis-server"
+	}
+	return ""
+}
+
+// startRedis starts the redis-server every contender shares, on a free
+// loopback port, without persistence (no RDB snapshots, no append-only file) and in a
+// temporary directory, so that the results do not depend on a Redis the
+// machine may run and nothing is left behind: the returned function kills
+// it by its pid and removes the directory. Like memcached, it uses the one
+// at CLOAKROOM_BENCH_REDIS (host:port) instead when bench/callgrind.sh
+// started it.
+func startRedis() func() {
+	if addr := os.Getenv("CLOAKROOM_BENCH_REDIS"); addr != "" {
+		sharedRedis = addr
+		return func() {}
+	}
+	bin := redisServerBin()
+	if bin == "" {
+		return func() {}
+	}
+	dir, err := os.MkdirTemp("", "cloakroom-bench-redis-")
+	if err != nil {
+		redisProblem = fmt.Sprintf("redis-server: a temporary directory: %v", err)
+		return func() {}
+	}
+	for try := 0; try < 5; try++ { // another process may take the free port first
+		port, err := testenv.FreePort()
+		if err != nil {
+			redisProblem = fmt.Sprintf("redis-server: no free port: %v", err)
+			continue
+		}
+		out := new(testenv.Buffer)
+		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", "")
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			redisProblem = fmt.Sprintf("starting %s: %v", bin, err)
+			break
+		}
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		stop := func() {
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		if err := waitRedis(addr, done); err != nil {
+			stop()
+			redisProblem = fmt.Sprintf("%s --port %d: %v; its output: %s", bin, port, err, out.String())
+			continue
+		}
+		sharedRedis, redisProblem = addr, ""
+		return func() { stop(); _ = os.RemoveAll(dir) }
+	}
+	_ = os.RemoveAll(dir)
+	return func() {}
+}
+
+// waitRedis waits up to 5 s for a Redis server at addr to answer PING, or
+// for done (the process exited).
+func waitRedis(addr string, done <-chan struct{}) error {
+	c := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
+	defer c.Close()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		select {
+		case <-done:
+			return fmt.Errorf("exited")
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("did not answer PING within 5 s")
 }
 
 // --- driving requests in-process ---
