@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cloakroom/cloakroom/internal/redistest"
 )
 
 // shopper is one browser adding items to its cart, one request after the
@@ -40,11 +42,11 @@ type shopper struct {
 //
 // Ping fails while the master is down.
 func TestClusterMasterKilled(t *testing.T) {
-	cl := startCluster(t, 1500*time.Millisecond)
-	c := cl.client(t)
+	cl := redistest.StartCluster(t, 1500*time.Millisecond)
+	c := clusterClient(t, cl)
 	st := newStore(t, c)
 	a := newApp(t, st, true)
-	victim := cl.servers[0]
+	victim := cl.Servers[0]
 
 	var shoppers []*shopper
 	onVictim := 0
@@ -55,7 +57,7 @@ func TestClusterMasterKilled(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sh := &shopper{cookie: cookie, key: key, onVictim: m.Options().Addr == victim.addr(), last: 1}
+		sh := &shopper{cookie: cookie, key: key, onVictim: m.Options().Addr == victim.Addr(), last: 1}
 		if sh.onVictim {
 			onVictim++
 		}
@@ -104,7 +106,7 @@ func TestClusterMasterKilled(t *testing.T) {
 		})
 	}
 	time.Sleep(300 * time.Millisecond)
-	victim.kill()
+	victim.Kill()
 	killed.Store(true)
 	time.Sleep(3500 * time.Millisecond) // past cluster-node-timeout: the cluster goes down
 	if err := a.m.Ping(ctx(t)); err == nil {
@@ -132,8 +134,8 @@ func TestClusterMasterKilled(t *testing.T) {
 		victim5xx, live200, live5xx)
 
 	// The master comes back (empty: no persistence) and the cluster heals.
-	victim.restart()
-	cl.waitOK(t)
+	victim.Restart()
+	cl.WaitOK(t)
 	deadline := time.Now().Add(10 * time.Second)
 	for c.Ping(ctx(t)).Err() != nil || st.Ping(ctx(t)) != nil {
 		if time.Now().After(deadline) {

@@ -15,6 +15,7 @@ import (
 	"github.com/cloakroom/cloakroom/core/memstore"
 	"github.com/cloakroom/cloakroom/core/storetest"
 	"github.com/cloakroom/cloakroom/internal/outagetest"
+	"github.com/cloakroom/cloakroom/internal/redistest"
 	"github.com/cloakroom/cloakroom/redisstore"
 )
 
@@ -52,8 +53,8 @@ func TestCartOutageMemcachedOverRedis(t *testing.T) {
 // three masters: the conformance suite (directly and under cachedstore),
 // the atomic mode and the user index.
 func TestCluster(t *testing.T) {
-	cl := startCluster(t, 5*time.Second)
-	c := cl.client(t)
+	cl := redistest.StartCluster(t, 5*time.Second)
+	c := clusterClient(t, cl)
 	t.Run("Conformance", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) core.Store { return newStore(t, c) }, storetest.Options{})
 	})

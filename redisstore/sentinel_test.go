@@ -1,11 +1,6 @@
 package redisstore_test
 
 import (
-	"context"
-	"fmt"
-	"net"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,153 +13,8 @@ import (
 
 	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/storetest"
+	"github.com/cloakroom/cloakroom/internal/redistest"
 )
-
-// sentinelName is the name the sentinels monitor the master under.
-const sentinelName = "cloakroom"
-
-// sentinelSet is a master, its replica and three sentinels watching them,
-// all redis-server processes started by the test on free ports and killed
-// when it ends.
-type sentinelSet struct {
-	master, replica *server
-	sentinels       []*server
-	addrs           []string // the sentinels'
-}
-
-// startSentinels starts a master, a replica of it and three sentinels
-// (quorum 2, down-after-milliseconds 1000, failover-timeout 3000), and
-// waits until the replica is in sync and every sentinel sees the master,
-// the replica and the two other sentinels.
-func startSentinels(t testing.TB) *sentinelSet {
-	t.Helper()
-	binary(t, "REDIS_SERVER_BIN", "redis-server") // sentinels are redis-server --sentinel
-	began := time.Now()
-	sn := &sentinelSet{}
-	sn.master = startServer(t, func(int, string) []string {
-		// The full sync to the replica starts at once, not after 5 s
-		// (Redis 7's default wait for more replicas to share a diskless sync).
-		return []string{"--repl-diskless-sync-delay", "0"}
-	})
-	sn.replica = startServer(t, func(int, string) []string {
-		return []string{"--replicaof", "127.0.0.1", strconv.Itoa(sn.master.port)}
-	})
-	waitReplicaInSync(t, sn.master, sn.replica)
-	// Started after the replica is in sync: a sentinel learns the replicas
-	// from the master's INFO, which it asks at once, then every 10 s.
-	for range 3 {
-		s := startRedis(t, func(_ int, dir string) []string {
-			conf := filepath.Join(dir, "sentinel.conf") // rewritten by the sentinel: one file each
-			text := fmt.Sprintf("sentinel monitor %[1]s 127.0.0.1 %[2]d 2\n"+
-				"sentinel down-after-milliseconds %[1]s 1000\n"+
-				"sentinel failover-timeout %[1]s 3000\n"+
-				"sentinel parallel-syncs %[1]s 1\n", sentinelName, sn.master.port)
-			if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			return []string{conf, "--sentinel"}
-		}, nil)
-		sn.sentinels = append(sn.sentinels, s)
-		sn.addrs = append(sn.addrs, s.addr())
-	}
-	sn.waitReady(t)
-	t.Logf("master %s, replica %s, sentinels %v ready in %v", sn.master.addr(), sn.replica.addr(), sn.addrs, time.Since(began).Round(time.Millisecond))
-	return sn
-}
-
-// waitReplicaInSync waits until replica has finished its sync with master
-// and master counts it online.
-func waitReplicaInSync(t testing.TB, master, replica *server) {
-	t.Helper()
-	mc := redis.NewClient(&redis.Options{Addr: master.addr()})
-	defer mc.Close()
-	rc := redis.NewClient(&redis.Options{Addr: replica.addr()})
-	defer rc.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		rinfo, rerr := rc.Info(context.Background(), "replication").Result()
-		minfo, merr := mc.Info(context.Background(), "replication").Result()
-		if rerr == nil && merr == nil &&
-			strings.Contains(rinfo, "master_link_status:up") && strings.Contains(rinfo, "master_sync_in_progress:0") &&
-			strings.Contains(minfo, "connected_slaves:1") && strings.Contains(minfo, "state=online") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("replica %s not in sync with %s within 10s: %v %v\nreplica: %s\nmaster: %s", replica.addr(), master.addr(), rerr, merr, rinfo, minfo)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// waitReady waits until every sentinel names the master by
-// get-master-addr-by-name, sees it up with one replica and two other
-// sentinels (else a failover cannot be voted), and lists the replica, up
-// and linked to the master.
-func (sn *sentinelSet) waitReady(t testing.TB) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for _, addr := range sn.addrs {
-		sc := redis.NewSentinelClient(&redis.Options{Addr: addr})
-		for {
-			err := sn.ready(sc)
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				sc.Close()
-				t.Fatalf("sentinel %s not ready within 20s: %v", addr, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		sc.Close()
-	}
-}
-
-func (sn *sentinelSet) ready(sc *redis.SentinelClient) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	got, err := sc.GetMasterAddrByName(ctx, sentinelName).Result()
-	if err != nil {
-		return err
-	}
-	if len(got) != 2 || net.JoinHostPort(got[0], got[1]) != sn.master.addr() {
-		return fmt.Errorf("get-master-addr-by-name = %v, want %s", got, sn.master.addr())
-	}
-	m, err := sc.Master(ctx, sentinelName).Result()
-	if err != nil {
-		return err
-	}
-	if m["flags"] != "master" || m["num-slaves"] != "1" || m["num-other-sentinels"] != "2" {
-		return fmt.Errorf("master flags %q, %s replicas, %s other sentinels; want master, 1, 2", m["flags"], m["num-slaves"], m["num-other-sentinels"])
-	}
-	replicas, err := sc.Replicas(ctx, sentinelName).Result()
-	if err != nil {
-		return err
-	}
-	if len(replicas) != 1 {
-		return fmt.Errorf("%d replicas listed, want 1", len(replicas))
-	}
-	r := replicas[0]
-	if net.JoinHostPort(r["ip"], r["port"]) != sn.replica.addr() || r["flags"] != "slave" || r["master-link-status"] != "ok" {
-		return fmt.Errorf("replica %s:%s flags %q link %q, want %s slave ok", r["ip"], r["port"], r["flags"], r["master-link-status"], sn.replica.addr())
-	}
-	return nil
-}
-
-// masterAddrs returns the master's address as each sentinel names it ("" for
-// a sentinel that did not answer).
-func (sn *sentinelSet) masterAddrs() []string {
-	addrs := make([]string, len(sn.addrs))
-	for i, addr := range sn.addrs {
-		sc := redis.NewSentinelClient(&redis.Options{Addr: addr, DialTimeout: 500 * time.Millisecond, ReadTimeout: 500 * time.Millisecond})
-		got, err := sc.GetMasterAddrByName(context.Background(), sentinelName).Result()
-		sc.Close()
-		if err == nil && len(got) == 2 {
-			addrs[i] = net.JoinHostPort(got[0], got[1])
-		}
-	}
-	return addrs
-}
 
 // client returns the client an application would build for Sentinel: the
 // documented redis.NewUniversalClient with MasterName, which is a failover
@@ -172,11 +22,11 @@ func (sn *sentinelSet) masterAddrs() []string {
 // address). Its timeouts are short so that requests fail fast while the
 // master is down: one dial attempt of 250 ms (DialerRetries 1; the default
 // 5 retries a refused dial for 0.4 s), one retry of a failed command.
-func (sn *sentinelSet) client(t testing.TB) *redis.Client {
+func sentinelClient(t testing.TB, sn *redistest.Sentinels) *redis.Client {
 	t.Helper()
 	uc := redis.NewUniversalClient(&redis.UniversalOptions{
-		MasterName:            sentinelName,
-		Addrs:                 sn.addrs,
+		MasterName:            redistest.SentinelName,
+		Addrs:                 sn.Addrs,
 		ContextTimeoutEnabled: true,
 		DialTimeout:           250 * time.Millisecond,
 		DialerRetries:         1,
@@ -199,8 +49,8 @@ func (sn *sentinelSet) client(t testing.TB) *redis.Client {
 // everywhere through a Sentinel failover client (redis.NewUniversalClient
 // with MasterName) over a master, a replica and three sentinels.
 func TestSentinel(t *testing.T) {
-	sn := startSentinels(t)
-	c := sn.client(t)
+	sn := redistest.StartSentinels(t)
+	c := sentinelClient(t, sn)
 	t.Run("Conformance", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) core.Store { return newStore(t, c) }, storetest.Options{})
 	})
@@ -214,16 +64,16 @@ func TestSentinel(t *testing.T) {
 		if err := st.Save(ctx(t), core.Record{Key: key, Data: []byte(`{}`), Expiry: time.Now().Add(time.Minute)}, core.Create); err != nil {
 			t.Fatal(err)
 		}
-		mc := redis.NewClient(&redis.Options{Addr: sn.master.addr()})
+		mc := redis.NewClient(&redis.Options{Addr: sn.Master.Addr()})
 		defer mc.Close()
 		if n := mc.Exists(ctx(t), st.Prefix()+key).Val(); n != 1 {
-			t.Fatalf("the session is not on the master %s", sn.master.addr())
+			t.Fatalf("the session is not on the master %s", sn.Master.Addr())
 		}
 		replicated(t, mc, st.Prefix())
-		rc := redis.NewClient(&redis.Options{Addr: sn.replica.addr()})
+		rc := redis.NewClient(&redis.Options{Addr: sn.Replica.Addr()})
 		defer rc.Close()
 		if n := rc.Exists(ctx(t), st.Prefix()+key).Val(); n != 1 {
-			t.Fatalf("the session is not on the replica %s", sn.replica.addr())
+			t.Fatalf("the session is not on the replica %s", sn.Replica.Addr())
 		}
 	})
 }
@@ -280,8 +130,8 @@ type outcome struct {
 //
 // Ping fails while the master is down.
 func TestSentinelFailover(t *testing.T) {
-	sn := startSentinels(t)
-	c := sn.client(t)
+	sn := redistest.StartSentinels(t)
+	c := sentinelClient(t, sn)
 	st := newStore(t, c)
 	a := newApp(t, st, true)
 
@@ -303,13 +153,13 @@ func TestSentinelFailover(t *testing.T) {
 	}
 	// Every write has reached the replica, and no request is in flight:
 	// what the sessions hold is on both servers.
-	mc := redis.NewClient(&redis.Options{Addr: sn.master.addr()})
+	mc := redis.NewClient(&redis.Options{Addr: sn.Master.Addr()})
 	replicated(t, mc, st.Prefix())
 	mc.Close()
-	oldMaster := sn.master.addr()
+	oldMaster := sn.Master.Addr()
 
 	killedAt := time.Now()
-	sn.master.kill()
+	sn.Master.Kill()
 	if err := st.Ping(ctx(t)); err == nil {
 		t.Error("Ping succeeded with the master dead")
 	}
@@ -378,23 +228,23 @@ func TestSentinelFailover(t *testing.T) {
 	var allNamed time.Duration
 	for allNamed == 0 {
 		named := 0
-		for _, addr := range sn.masterAddrs() {
+		for _, addr := range sn.MasterAddrs() {
 			switch addr {
 			case oldMaster, "":
-			case sn.replica.addr():
+			case sn.Replica.Addr():
 				named++
 			default:
-				t.Fatalf("a sentinel names %s as the new master, want the replica %s", addr, sn.replica.addr())
+				t.Fatalf("a sentinel names %s as the new master, want the replica %s", addr, sn.Replica.Addr())
 			}
 		}
 		if named > 0 && promoted.Load() == 0 {
 			promoted.Store(int64(time.Since(killedAt)))
 		}
-		if named == len(sn.addrs) {
+		if named == len(sn.Addrs) {
 			allNamed = time.Since(killedAt)
 		}
 		if time.Since(killedAt) > 30*time.Second {
-			t.Fatalf("%d of %d sentinels name the promoted replica 30 s after the kill", named, len(sn.addrs))
+			t.Fatalf("%d of %d sentinels name the promoted replica 30 s after the kill", named, len(sn.Addrs))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -241,17 +241,7 @@ func TestOperateRedis(t *testing.T) {
 	const db = redistest.DB
 	client := redis.NewClient(&redis.Options{Addr: addr, DB: db})
 	t.Cleanup(func() { client.Close() })
-	prefix := fmt.Sprintf("cloakroom-cmd-test-%d:", time.Now().UnixNano())
-	t.Cleanup(func() {
-		keys, _ := client.Keys(context.Background(), prefix+"*").Result()
-		if len(keys) > 0 {
-			client.Del(context.Background(), keys...)
-		}
-	})
-	st, err := redisstore.New(client, redisstore.WithPrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, prefix := redisStore(t, client)
 	flags := []string{"-store", "redis", "-redis", addr, "-redis-db", strconv.Itoa(db), "-prefix", prefix}
 	testOperate(t, seeded{flags: flags, st: st, index: true})
 
@@ -269,6 +259,63 @@ func TestOperateRedis(t *testing.T) {
 	if code != exitFailed || time.Since(start) > 5*time.Second {
 		t.Errorf("show on a dead server: exit %d after %v, %q; want 1 within seconds", code, time.Since(start), errOut)
 	}
+}
+
+// TestOperateRedisCluster: the same commands on a three-master Cluster,
+// reached through one node (-redis-cluster) or all three; stats reports
+// every master.
+func TestOperateRedisCluster(t *testing.T) {
+	cl := redistest.StartCluster(t, 5*time.Second)
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs})
+	t.Cleanup(func() { client.Close() })
+	st, prefix := redisStore(t, client)
+	testOperate(t, seeded{flags: []string{"-store", "redis", "-redis", cl.Addrs[0], "-redis-cluster", "-prefix", prefix}, st: st, index: true})
+	code, out, errOut := runCmd(t, "stats", "-store", "redis", "-redis", strings.Join(cl.Addrs, ","))
+	if code != exitOK || strings.Count(out, "eviction policy") != 3 {
+		t.Errorf("stats on the Cluster: exit %d, want a report per master\n%s%s", code, out, errOut)
+	}
+}
+
+// TestOperateRedisSentinel: the same commands through three Sentinels
+// (-redis-master).
+func TestOperateRedisSentinel(t *testing.T) {
+	sn := redistest.StartSentinels(t)
+	client := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: redistest.SentinelName, SentinelAddrs: sn.Addrs})
+	t.Cleanup(func() { client.Close() })
+	st, prefix := redisStore(t, client)
+	flags := []string{"-store", "redis", "-redis", strings.Join(sn.Addrs, ","), "-redis-master", redistest.SentinelName, "-prefix", prefix}
+	testOperate(t, seeded{flags: flags, st: st, index: true})
+	code, out, errOut := runCmd(t, append([]string{"stats"}, flags...)...)
+	if code != exitOK || !strings.Contains(out, "redis "+sn.Master.Addr()) {
+		t.Errorf("stats through Sentinel: exit %d, want the master's report\n%s%s", code, out, errOut)
+	}
+}
+
+// redisStore returns a store over c under a prefix of the test's own,
+// whose keys are deleted when the test ends.
+func redisStore(t *testing.T, c redis.UniversalClient) (*redisstore.Store, string) {
+	t.Helper()
+	prefix := fmt.Sprintf("cloakroom-cmd-test-%d:", time.Now().UnixNano())
+	t.Cleanup(func() {
+		ctx := context.Background()
+		drop := func(ctx context.Context, n redis.UniversalClient) error {
+			keys, err := n.Keys(ctx, prefix+"*").Result()
+			if err == nil && len(keys) > 0 {
+				err = n.Del(ctx, keys...).Err()
+			}
+			return err
+		}
+		if cc, ok := c.(*redis.ClusterClient); ok {
+			_ = cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return drop(ctx, n) })
+		} else {
+			_ = drop(ctx, c)
+		}
+	})
+	st, err := redisstore.New(c, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, prefix
 }
 
 // TestShowDjangoCodec: sessions in Django's signed format show with

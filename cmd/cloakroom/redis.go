@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -69,6 +70,24 @@ func (f *redisFlags) options() (*redis.UniversalOptions, error) {
 	return o, nil
 }
 
+// sentinelMaster returns "" without -redis-master, else the master's
+// address as the first Sentinel that answers names it, followed by
+// "(master NAME)", or just "master NAME" when none answers.
+func (f *redisFlags) sentinelMaster(ctx context.Context) string {
+	if f.master == "" {
+		return ""
+	}
+	for _, a := range splitServers(f.addrs) {
+		sc := redis.NewSentinelClient(&redis.Options{Addr: a, Username: f.user, Password: os.Getenv(redisPasswordEnv), DialTimeout: 2 * time.Second, DialerRetries: 1})
+		got, err := sc.GetMasterAddrByName(ctx, f.master).Result()
+		sc.Close()
+		if err == nil && len(got) == 2 {
+			return net.JoinHostPort(got[0], got[1]) + " (master " + f.master + ")"
+		}
+	}
+	return "master " + f.master
+}
+
 // kind names the deployment the flags reach.
 func (f *redisFlags) kind() string {
 	switch addrs := splitServers(f.addrs); {
@@ -115,7 +134,9 @@ func openRedis(ctx context.Context, f *storeFlags) (*opened, error) {
 		store:         st,
 		close:         client.Close,
 		expiresItself: "Redis",
-		serverStats:   func(ctx context.Context, w io.Writer) error { return redisStats(ctx, client, w) },
+		serverStats: func(ctx context.Context, w io.Writer) error {
+			return redisStats(ctx, client, f.redis.sentinelMaster(ctx), w)
+		},
 	}, nil
 }
 
@@ -125,7 +146,10 @@ func openRedis(ctx context.Context, f *storeFlags) (*opened, error) {
 // out), keys evicted and expired, and the keys of each database. Redis
 // cannot count one prefix's keys without scanning them all, so the
 // counts cover every key on the server.
-func redisStats(ctx context.Context, c redis.UniversalClient, w io.Writer) error {
+//
+// A Sentinel failover client names no address of its own: label, when not
+// empty, names its master.
+func redisStats(ctx context.Context, c redis.UniversalClient, label string, w io.Writer) error {
 	var masters []*redis.Client
 	if cc, ok := c.(*redis.ClusterClient); ok {
 		var mu sync.Mutex
@@ -142,9 +166,13 @@ func redisStats(ctx context.Context, c redis.UniversalClient, w io.Writer) error
 		masters = []*redis.Client{sc}
 	}
 	for _, m := range masters {
+		addr := m.Options().Addr
+		if label != "" {
+			addr = label
+		}
 		info, err := m.Info(ctx, "memory", "stats", "keyspace").Result()
 		if err != nil {
-			return fmt.Errorf("redis %s: %w", m.Options().Addr, err)
+			return fmt.Errorf("redis %s: %w", addr, err)
 		}
 		got := map[string]string{}
 		var dbs []string
@@ -158,7 +186,7 @@ func redisStats(ctx context.Context, c redis.UniversalClient, w io.Writer) error
 				dbs = append(dbs, k)
 			}
 		}
-		fmt.Fprintf(w, "redis %s (all keys on the server; Redis expires sessions by itself)\n", m.Options().Addr)
+		fmt.Fprintf(w, "redis %s (all keys on the server; Redis expires sessions by itself)\n", addr)
 		for _, row := range [][2]string{{"used_memory_human", "memory used"}, {"maxmemory_human", "memory limit (0B: none)"},
 			{"maxmemory_policy", "eviction policy"}, {"evicted_keys", "evicted before expiry"}, {"expired_keys", "expired"}} {
 			if v, ok := got[row[0]]; ok {

@@ -1,23 +1,20 @@
-// Package redistest finds a Redis server for tests outside the redisstore
-// module (the cloakroom command, the example shop): the one
-// CLOAKROOM_REDIS_ADDR names, the machine's on 127.0.0.1:6379, or a
-// redis-server started for the test on a free port and killed when it
-// ends. It speaks to Redis only to ask PING, so that the library's module
-// graph keeps no Redis client.
+// Package redistest runs Redis for tests: it finds the machine's server or
+// starts redis-server processes on free ports (one server, a three-master
+// Cluster, a master with a replica and three Sentinels) and kills them by
+// pid when the test ends. It speaks to Redis through a few lines of the
+// protocol of its own (PING, INFO, CLUSTER INFO, SENTINEL ...), not
+// through a Redis client, so that the library's module graph keeps none.
+// The redisstore module, the cloakroom command and the example shop use
+// it.
 //
-// Without a redis-server binary the test skips loudly, and fails under
+// Without a redis-server binary a test skips loudly, and fails under
 // CI=true (see internal/testenv); under -short it skips.
 package redistest
 
 import (
-	"bufio"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/cloakroom/cloakroom/internal/testenv"
 )
@@ -26,18 +23,38 @@ import (
 // keys stay apart from an application's (which use database 0).
 const DB = 15
 
-// Addr returns the address of a Redis server the test may use (in
-// database [DB], under a key prefix of its own that it removes).
-func Addr(tb testing.TB) string {
+// Binary finds a Redis program: the environment variable env (say
+// REDIS_SERVER_BIN), else name on PATH, else /usr/bin/name or
+// /usr/local/bin/name. It skips under -short, and ends the test through
+// testenv.Missing when there is none.
+func Binary(tb testing.TB, env, name string) string {
 	tb.Helper()
 	testenv.Short(tb, "Redis")
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		bin = "/usr/bin/redis-server"
-		if _, err := os.Stat(bin); err != nil {
-			testenv.Missing(tb, "no redis-server binary (apt-get install -y redis-server; scripts/install-deps.sh)")
+	if p := os.Getenv(env); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			testenv.Missing(tb, "%s=%q: %v", env, p, err)
+		}
+		return p
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, p := range []string{"/usr/bin/" + name, "/usr/local/bin/" + name} {
+		if _, err := os.Stat(p); err == nil {
+			return p
 		}
 	}
+	testenv.Missing(tb, "no %s binary (set %s or install Redis: apt-get install -y redis-server; scripts/install-deps.sh)", name, env)
+	return ""
+}
+
+// Addr returns the address of a Redis server the test may use (in
+// database [DB], under a key prefix of its own that it removes): the one
+// CLOAKROOM_REDIS_ADDR names, the machine's on 127.0.0.1:6379, or, when
+// nothing answers there, one started for the test.
+func Addr(tb testing.TB) string {
+	tb.Helper()
+	Binary(tb, "REDIS_SERVER_BIN", "redis-server") // required under CI=true either way
 	addr := os.Getenv("CLOAKROOM_REDIS_ADDR")
 	if addr == "" {
 		addr = "127.0.0.1:6379"
@@ -45,35 +62,5 @@ func Addr(tb testing.TB) string {
 	if Ping(addr) {
 		return addr
 	}
-	port, err := testenv.FreePort()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tb.TempDir())
-	if err := cmd.Start(); err != nil {
-		tb.Fatalf("starting redis-server: %v", err)
-	}
-	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	for deadline := time.Now().Add(5 * time.Second); !Ping(addr); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			tb.Fatalf("redis-server on %s did not answer PING within 5 s", addr)
-		}
-	}
-	return addr
-}
-
-// Ping reports whether a Redis server answers PING at addr within a second.
-func Ping(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-	if err != nil {
-		return false
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return false
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.HasPrefix(line, "+PONG")
+	return Start(tb, nil).Addr()
 }
