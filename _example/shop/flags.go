@@ -136,6 +136,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 		return o, errors.New("-store sqlite is now spelled as the cloakroom command spells it: -store gorm -driver sqlite [-dsn FILE]")
 	case !slices.Contains(storeKinds, o.kind):
 		return o, fmt.Errorf("-store %q: want one of %s", o.kind, strings.Join(storeKinds, ", "))
+	case !slices.Contains(memcachestore.Distributions, o.distribution):
+		return o, fmt.Errorf("-distribution %q: want one of %s", o.distribution, strings.Join(memcachestore.Distributions, ", "))
 	case !slices.Contains(gormDrivers, o.driver):
 		return o, fmt.Errorf("-driver %q: want one of %s", o.driver, strings.Join(gormDrivers, ", "))
 	case o.dsn == "" && o.driver != "sqlite" && (o.kind == "gorm" || o.kind == "cached"):

@@ -26,7 +26,7 @@ func TestFlags(t *testing.T) {
 		t.Fatalf("env and flags: %+v %v", o, err)
 	}
 	for _, args := range [][]string{
-		{"-framework", "chi"}, {"-store", "redis"}, {"-driver", "oracle"}, {"-bcrypt-cost", "99"}, {"extra"}, {"-nope"},
+		{"-framework", "chi"}, {"-store", "couchdb"}, {"-distribution", "consistent"}, {"-driver", "oracle"}, {"-bcrypt-cost", "99"}, {"extra"}, {"-nope"},
 		{"-store", "gorm", "-driver", "postgres"}, // no -dsn
 	} {
 		var stderr bytes.Buffer
