@@ -3,8 +3,8 @@
 # the callgrind instruction counts, keeps their raw outputs in bench/results/
 # and writes bench/RESULTS.md from them (bench/report.py).
 #
-#   bash bench/run.sh             # everything: about 6 minutes on two cores
-#   bash bench/run.sh callgrind   # only the instruction counts (2-3 minutes),
+#   bash bench/run.sh             # everything: about 10 minutes on two cores
+#   bash bench/run.sh callgrind   # only the instruction counts (about 4 minutes),
 #                                 # with the wall times of the last full run
 #   bash bench/run.sh wall        # only the wall times and the load test
 #   bash bench/run.sh report      # only rewrite RESULTS.md from bench/results/
