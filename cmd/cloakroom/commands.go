@@ -42,14 +42,17 @@ func clearSessions(ctx context.Context, f *storeFlags, w, errw io.Writer) error 
 	}
 	start := time.Now()
 	var n int64
-	if pc, ok := o.store.(progressClearer); ok {
+	// Through a cache, the database's records are cleared: expired copies
+	// in the cache are never served and memcached drops them by itself.
+	st := o.records()
+	if pc, ok := st.(progressClearer); ok {
 		bar := newProgress(errw, start)
 		// Count what there is to delete alongside the clear, so that it
 		// starts at once: the rows deleted before the count's snapshot are
 		// added back (a batch or so off, which a progress bar can bear).
 		countCtx, cancel := context.WithCancel(ctx)
 		var counted sync.WaitGroup
-		if c, ok := o.store.(expiredCounter); ok {
+		if c, ok := st.(expiredCounter); ok {
 			counted.Add(1)
 			go func() {
 				defer counted.Done()
@@ -63,7 +66,7 @@ func clearSessions(ctx context.Context, f *storeFlags, w, errw io.Writer) error 
 		cancel()
 		counted.Wait()
 		bar.done(n)
-	} else if c, ok := o.store.(clearer); ok {
+	} else if c, ok := st.(clearer); ok {
 		n, err = c.ClearExpired(ctx)
 	} else {
 		return fmt.Errorf("%s cannot clear expired sessions: %w", o.name, core.ErrUnsupported)
@@ -85,7 +88,7 @@ func stats(ctx context.Context, f *storeFlags, w io.Writer) error {
 	if o.serverStats != nil {
 		return o.serverStats(ctx, w)
 	}
-	st, ok := o.store.(statser)
+	st, ok := o.records().(statser)
 	if !ok {
 		return fmt.Errorf("%s cannot report statistics", o.name)
 	}

@@ -11,7 +11,8 @@
 //
 // Store flags:
 //
-//	-store gorm|file|memcached|redis   which store (default gorm)
+//	-store gorm|file|memcached|redis|cached   which store (default gorm;
+//	    cached: memcached in front of the gorm database, as cachedstore stacks them)
 //	-driver sqlite|postgres|mysql, -dsn DSN, -table NAME   for gorm
 //	-dir DIR, -prefix PREFIX, -max-file-bytes N, -fanout L   for file (-dir required)
 //	-servers host:port,..., -distribution NAME, -prefix PREFIX   for memcached
@@ -20,7 +21,9 @@
 //
 // Give the store flags the application's values: the memcached servers as
 // it lists them and its -distribution, the same prefix and so on, or the
-// command looks in the wrong place.
+// command looks in the wrong place. An application with a cache in front
+// of its database (cachedstore) needs -store cached: a session revoked in
+// the database alone would still be served from the cache.
 //
 // clearsessions is Django's command of that name. For a gorm store it shows
 // its progress on standard error (rows deleted, share of the expired rows,

@@ -136,7 +136,7 @@ func listSessions(ctx context.Context, o *opened, user string, limit int, asJSON
 	if _, err := o.userIndex(); err != nil {
 		return err
 	}
-	lister, ok := o.store.(core.UserSessionLister)
+	lister, ok := o.records().(core.UserSessionLister)
 	if !ok {
 		return fmt.Errorf("%s cannot list a user's sessions: %w", o.name, core.ErrUnsupported)
 	}

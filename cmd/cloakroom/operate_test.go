@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/core/cachedstore"
 	"github.com/cloakroom/cloakroom/core/djangocodec"
 	"github.com/cloakroom/cloakroom/core/filestore"
 	"github.com/cloakroom/cloakroom/gormstore"
@@ -288,6 +289,31 @@ func TestOperateRedisSentinel(t *testing.T) {
 	code, out, errOut := runCmd(t, append([]string{"stats"}, flags...)...)
 	if code != exitOK || !strings.Contains(out, "redis "+sn.Master.Addr()) {
 		t.Errorf("stats through Sentinel: exit %d, want the master's report\n%s%s", code, out, errOut)
+	}
+}
+
+// TestOperateCached: with memcached in front of the database (the
+// application's cachedstore), revoke through -store cached removes the
+// application's cached copy too: the application's own store, whose cache
+// held the session, no longer loads it.
+func TestOperateCached(t *testing.T) {
+	testenv.Short(t, "memcached")
+	mc := memcachedtest.Start(t)
+	path, db := openSQLite(t, gormstore.WithUserIndex())
+	cache := memcachedtest.Open(t, []string{mc.Addr()}, memcachestore.WithPrefix("cmdtest:"))
+	app, err := cachedstore.New(cache, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"-store", "cached", "-dsn", path, "-servers", mc.Addr(), "-prefix", "cmdtest:"}
+	testOperate(t, seeded{flags: flags, st: app, index: true})
+
+	code, out, errOut := runCmd(t, append([]string{"stats"}, flags...)...)
+	if code != exitOK || !strings.Contains(out, "live sessions") {
+		t.Errorf("stats through the cache: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut = runCmd(t, append([]string{"clearsessions"}, flags...)...); code != exitOK || !strings.Contains(out, "deleted 0 expired sessions") {
+		t.Errorf("clearsessions through the cache: exit %d\n%s%s", code, out, errOut)
 	}
 }
 

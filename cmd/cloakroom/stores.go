@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cloakroom/cloakroom/core"
+	"github.com/cloakroom/cloakroom/core/cachedstore"
 	"github.com/cloakroom/cloakroom/core/filestore"
 	"github.com/cloakroom/cloakroom/gormstore"
 	"github.com/cloakroom/cloakroom/gormstore/sqlitedb"
@@ -33,10 +34,10 @@ type storeFlags struct {
 }
 
 // storeKinds lists the -store values.
-var storeKinds = []string{"gorm", "file", "memcached", "redis"}
+var storeKinds = []string{"gorm", "file", "memcached", "redis", "cached"}
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.kind, "store", "gorm", "store `kind`: "+strings.Join(storeKinds, ", "))
+	fs.StringVar(&f.kind, "store", "gorm", "store `kind`: "+strings.Join(storeKinds, ", ")+" (cached: memcached in front of the gorm database, as the application stacks them with cachedstore)")
 	fs.StringVar(&f.driver, "driver", "sqlite", "gorm `driver`: sqlite, postgres or mysql")
 	fs.StringVar(&f.dsn, "dsn", "", "gorm data source: a SQLite file path, or a PostgreSQL/MySQL DSN")
 	fs.StringVar(&f.table, "table", "django_session", "gorm table `name`")
@@ -64,6 +65,18 @@ type opened struct {
 	// noUserIndex, when set, says why the store cannot list or revoke a
 	// user's sessions.
 	noUserIndex error
+	// db is the database under a cache (-store cached), nil otherwise:
+	// what stats counts, clearsessions clears and sessions lists.
+	db core.Store
+}
+
+// records returns the store that holds every record: the database under
+// a cache, else the store itself.
+func (o *opened) records() core.Store {
+	if o.db != nil {
+		return o.db
+	}
+	return o.store
 }
 
 func open(ctx context.Context, f *storeFlags) (*opened, error) {
@@ -76,6 +89,8 @@ func open(ctx context.Context, f *storeFlags) (*opened, error) {
 		return openMemcached(f)
 	case "redis":
 		return openRedis(ctx, f)
+	case "cached":
+		return openCached(ctx, f)
 	default:
 		return nil, fmt.Errorf("%w: unknown -store %q (want %s)", errUsage, f.kind, strings.Join(storeKinds, ", "))
 	}
@@ -127,6 +142,35 @@ func openGorm(ctx context.Context, f *storeFlags) (*opened, error) {
 		store:       st,
 		close:       func() error { _ = st.Close(); return sqlDB.Close() },
 		noUserIndex: noIndex,
+	}, nil
+}
+
+// openCached opens memcached in front of the gorm database, as an
+// application with cachedstore.New(memcached, gorm) has them: a session
+// revoked through it leaves the cache too (through the database alone, the
+// application would go on serving its cached copy).
+func openCached(ctx context.Context, f *storeFlags) (*opened, error) {
+	db, err := openGorm(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	mc, err := openMemcached(f)
+	if err != nil {
+		db.close()
+		return nil, err
+	}
+	st, err := cachedstore.New(mc.store, db.store)
+	if err != nil {
+		mc.close()
+		db.close()
+		return nil, err
+	}
+	return &opened{
+		name:        "cached (" + mc.name + " in front of " + db.name + ")",
+		store:       st,
+		close:       func() error { _ = mc.close(); return db.close() },
+		noUserIndex: db.noUserIndex,
+		db:          db.store,
 	}, nil
 }
 
