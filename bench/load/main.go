@@ -3,7 +3,7 @@
 // latency percentiles. It is bounded in time and in requests and talks only
 // to 127.0.0.1.
 //
-//	cd bench && go run ./load -clients 16 -duration 5s -stores memory,sqlite,file,cookie,memcached
+//	cd bench && go run ./load -clients 16 -duration 5s -stores memory,sqlite,file,cookie,memcached,redis
 package main
 
 import (
@@ -31,7 +31,7 @@ func main() {
 	clients := flag.Int("clients", 16, "concurrent clients (1 to 256)")
 	duration := flag.Duration("duration", 5*time.Second, "how long to drive each store (at most 1m)")
 	maxReq := flag.Int("max-requests", 200000, "stop a store's run after this many requests")
-	stores := flag.String("stores", "memory,sqlite,file,cookie,memcached", "comma-separated stores of the example app")
+	stores := flag.String("stores", "memory,sqlite,file,cookie,memcached,redis", "comma-separated stores of the example app")
 	framework := flag.String("framework", "gin", "gin or echo")
 	flag.Parse()
 	if *clients < 1 || *clients > 256 || *duration <= 0 || *duration > time.Minute || *maxReq < 1 {
@@ -56,7 +56,7 @@ func run(clients int, duration time.Duration, maxReq int, stores []string, frame
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building the example app (run from bench/): %w", err)
 	}
-	fmt.Printf("%d clients, %v per store, %s, loopback\n\n", clients, duration, framework)
+	fmt.Printf("%d clients, %v per store, %s, loopback; started %s\n\n", clients, duration, framework, time.Now().UTC().Format("2006-01-02T15:04Z"))
 	fmt.Printf("| store | requests | errors | req/s | p50 | p99 |\n|---|---|---|---|---|---|\n")
 	for _, st := range stores {
 		// The shop spells its store flags as the cloakroom command does:
@@ -67,14 +67,31 @@ func run(clients int, duration time.Duration, maxReq int, stores []string, frame
 		}
 		args := []string{"-framework", framework, "-store", store, "-driver", "sqlite", "-bcrypt-cost", "4",
 			"-dsn", filepath.Join(tmp, st+".db"), "-dir", tmp, "-cookie-secret", "0123456789abcdef0123456789abcdef"}
-		if st == "memcached" || st == "cached" {
-			addr, stop, err := startMemcached()
+		switch st {
+		case "memcached", "cached":
+			addr, stop, err := startServer("memcached", func(port string) []string {
+				args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0"}
+				if os.Geteuid() == 0 {
+					args = append(args, "-u", "root")
+				}
+				return args
+			})
 			if err != nil {
 				fmt.Printf("| %s | skipped: %v | | | | |\n", st, err)
 				continue
 			}
 			defer stop()
 			args = append(args, "-servers", addr)
+		case "redis":
+			addr, stop, err := startServer("redis-server", func(port string) []string {
+				return []string{"--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", tmp}
+			})
+			if err != nil {
+				fmt.Printf("| %s | skipped: %v | | | | |\n", st, err)
+				continue
+			}
+			defer stop()
+			args = append(args, "-redis", addr)
 		}
 		res, err := drive(bin, args, clients, duration, maxReq)
 		if err != nil {
@@ -94,21 +111,20 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func startMemcached() (string, func(), error) {
-	bin, err := exec.LookPath("memcached")
+// startServer starts the server program name (memcached, redis-server) on
+// a free loopback port, with the arguments args gives for that port, and
+// waits until it accepts connections.
+func startServer(name string, args func(port string) []string) (string, func(), error) {
+	bin, err := exec.LookPath(name)
 	if err != nil {
-		return "", nil, errors.New("memcached is not installed")
+		return "", nil, fmt.Errorf("%s is not installed", name)
 	}
 	addr, err := freeAddr()
 	if err != nil {
 		return "", nil, err
 	}
 	_, port, _ := net.SplitHostPort(addr)
-	args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0"}
-	if os.Geteuid() == 0 {
-		args = append(args, "-u", "root")
-	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, args(port)...)
 	if err := cmd.Start(); err != nil {
 		return "", nil, err
 	}
@@ -121,7 +137,7 @@ func startMemcached() (string, func(), error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
-	return "", nil, errors.New("memcached did not start")
+	return "", nil, fmt.Errorf("%s did not start", name)
 }
 
 type result struct {
