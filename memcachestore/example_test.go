@@ -50,3 +50,22 @@ func ExampleNew() {
 	fmt.Println(st.Prefix())
 	// Output: cloakroom:session:
 }
+
+// The placement by name, as a flag or a configuration file gives it: the
+// application and every other client of the pool (the cloakroom command's
+// -distribution, a Django app's PyLibMCCache behaviours) must agree.
+func ExampleWithDistribution() {
+	for _, name := range []string{"ketama", "consistent"} {
+		st, err := memcachestore.NewServers([]string{"10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211"},
+			memcachestore.WithDistribution(name))
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(name, "ok")
+		st.Close()
+	}
+	// Output:
+	// ketama ok
+	// memcachestore: unknown distribution "consistent" (want one of ketama_weighted, ketama, ketama+md5, modulo): invalid configuration
+}

@@ -37,3 +37,26 @@ func Example() {
 	// first evicted: true
 	// second expired: true
 }
+
+// Where is a user signed in? The user index lists the keys of a user's
+// live sessions, soonest expiry first, for an operator or for a "your
+// devices" page (each key can then be loaded, or deleted to sign that
+// device out).
+func ExampleStore_UserSessionKeys() {
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	st := memstore.New(0, memstore.WithClock(func() time.Time { return now }))
+	for key, life := range map[string]time.Duration{"laptopsession001": 2 * time.Hour, "phonesession0002": time.Hour, "oldtabsession003": -time.Minute} {
+		rec := core.Record{Key: key, Data: []byte(`{"_auth_user_id":"42"}`), Expiry: now.Add(life)}
+		if err := st.Save(ctx, rec, core.Create); err != nil && life > 0 {
+			log.Fatal(err)
+		}
+		if err := st.LinkUser(ctx, "42", key, rec.Expiry); err != nil {
+			log.Fatal(err)
+		}
+	}
+	keys, err := st.UserSessionKeys(ctx, "42")
+	fmt.Println(keys, err)
+	// Output:
+	// [phonesession0002 laptopsession001] <nil>
+}
