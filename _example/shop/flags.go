@@ -64,7 +64,7 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.servers, "servers", "127.0.0.1:11211", "memcached `servers`, comma-separated, for -store memcached and cached")
 	fs.StringVar(&f.distribution, "distribution", "ketama_weighted", "memcached key `placement`: "+strings.Join(memcachestore.Distributions, ", ")+" (memcachestore.WithDistribution)")
 	fs.StringVar(&f.redis.addrs, "redis", "127.0.0.1:6379", "Redis `addresses`, comma-separated: one server, the Sentinels (with -redis-master) or Cluster nodes (several, or -redis-cluster); password from $"+redisPasswordEnv)
-	fs.StringVar(&f.redis.master, "redis-master", "", "Redis Sentinel master `name`")
+	fs.StringVar(&f.redis.master, "redis-master", "", "Redis Sentinel master `name` (the Sentinels' password, if any, from $"+sentinelPasswordEnv+")")
 	fs.BoolVar(&f.redis.cluster, "redis-cluster", false, "Redis Cluster even with one address in -redis")
 	fs.IntVar(&f.redis.db, "redis-db", 0, "Redis database `number` (not on Cluster)")
 	fs.StringVar(&f.redis.user, "redis-user", "", "Redis ACL user `name`")

@@ -12,9 +12,13 @@ import (
 	"github.com/cloakroom/cloakroom/redisstore"
 )
 
-// redisPasswordEnv names the environment variable holding the Redis
-// password, as for the cloakroom command.
-const redisPasswordEnv = "REDIS_PASSWORD"
+// redisPasswordEnv and sentinelPasswordEnv name the environment variables
+// holding the Redis password and the Sentinels' own, as for the cloakroom
+// command.
+const (
+	redisPasswordEnv    = "REDIS_PASSWORD"
+	sentinelPasswordEnv = "REDIS_SENTINEL_PASSWORD"
+)
 
 // openRedis opens the Redis store the -redis flags reach: one server,
 // Sentinel or Cluster, as redis.NewUniversalClient chooses. Its calls are
@@ -37,6 +41,7 @@ func openRedis(f storeFlags) (core.Store, func(), error) {
 		DB:                    f.redis.db,
 		Username:              f.redis.user,
 		Password:              os.Getenv(redisPasswordEnv),
+		SentinelPassword:      os.Getenv(sentinelPasswordEnv),
 		DialerRetries:         1,
 		ContextTimeoutEnabled: true,
 	}

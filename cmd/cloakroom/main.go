@@ -17,7 +17,8 @@
 //	-dir DIR, -prefix PREFIX, -max-file-bytes N, -fanout L   for file (-dir required)
 //	-servers host:port,..., -distribution NAME, -prefix PREFIX   for memcached
 //	-redis host:port,..., -redis-master NAME, -redis-cluster, -redis-db N,
-//	-redis-user NAME, -redis-tls, -prefix PREFIX   for redis ($REDIS_PASSWORD)
+//	-redis-user NAME, -redis-tls, -prefix PREFIX   for redis ($REDIS_PASSWORD,
+//	$REDIS_SENTINEL_PASSWORD)
 //
 // Give the store flags the application's values: the memcached servers as
 // it lists them and its -distribution, the same prefix and so on, or the

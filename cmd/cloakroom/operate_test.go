@@ -396,3 +396,17 @@ func fileStore(t *testing.T, dir string) core.Store {
 	}
 	return st
 }
+
+// TestRedisPassword: the password comes from $REDIS_PASSWORD, not a flag.
+func TestRedisPassword(t *testing.T) {
+	srv := redistest.Start(t, func(int, string) []string { return []string{"--requirepass", "s3cret-for-test"} })
+	args := []string{"stats", "-store", "redis", "-redis", srv.Addr()}
+	t.Setenv(redisPasswordEnv, "")
+	if code, _, errOut := runCmd(t, args...); code != exitFailed || !strings.Contains(errOut, "NOAUTH") {
+		t.Errorf("without the password: exit %d %q; want 1 and NOAUTH", code, errOut)
+	}
+	t.Setenv(redisPasswordEnv, "s3cret-for-test")
+	if code, out, errOut := runCmd(t, args...); code != exitOK || !strings.Contains(out, "eviction policy") {
+		t.Errorf("with $%s: exit %d\n%s%s", redisPasswordEnv, code, out, errOut)
+	}
+}

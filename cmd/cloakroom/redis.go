@@ -20,9 +20,13 @@ import (
 	"github.com/cloakroom/cloakroom/redisstore"
 )
 
-// redisPasswordEnv names the environment variable holding the Redis
-// password (a flag would show it to every user of ps).
-const redisPasswordEnv = "REDIS_PASSWORD"
+// redisPasswordEnv and sentinelPasswordEnv name the environment variables
+// holding the Redis password and the Sentinels' own (a flag would show
+// them to every user of ps).
+const (
+	redisPasswordEnv    = "REDIS_PASSWORD"
+	sentinelPasswordEnv = "REDIS_SENTINEL_PASSWORD"
+)
 
 // redisFlags reach a Redis deployment: one server, Sentinel or Cluster,
 // chosen as redis.NewUniversalClient chooses.
@@ -35,7 +39,7 @@ type redisFlags struct {
 func (f *redisFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.addrs, "redis", "127.0.0.1:6379",
 		"Redis `addresses`, comma-separated: one server, the Sentinels (with -redis-master) or Cluster nodes (several, or -redis-cluster); the password comes from $"+redisPasswordEnv)
-	fs.StringVar(&f.master, "redis-master", "", "Redis Sentinel master `name` (-redis lists the Sentinels)")
+	fs.StringVar(&f.master, "redis-master", "", "Redis Sentinel master `name` (-redis lists the Sentinels; their password, if any, from $"+sentinelPasswordEnv+")")
 	fs.BoolVar(&f.cluster, "redis-cluster", false, "Redis Cluster even with one address in -redis (a configuration endpoint)")
 	fs.IntVar(&f.db, "redis-db", 0, "Redis database `number` (not on Cluster)")
 	fs.StringVar(&f.user, "redis-user", "", "Redis ACL user `name`")
@@ -60,6 +64,7 @@ func (f *redisFlags) options() (*redis.UniversalOptions, error) {
 		DB:                    f.db,
 		Username:              f.user,
 		Password:              os.Getenv(redisPasswordEnv),
+		SentinelPassword:      os.Getenv(sentinelPasswordEnv),
 		DialTimeout:           5 * time.Second,
 		DialerRetries:         1,
 		ContextTimeoutEnabled: true,
@@ -78,7 +83,7 @@ func (f *redisFlags) sentinelMaster(ctx context.Context) string {
 		return ""
 	}
 	for _, a := range splitServers(f.addrs) {
-		sc := redis.NewSentinelClient(&redis.Options{Addr: a, Username: f.user, Password: os.Getenv(redisPasswordEnv), DialTimeout: 2 * time.Second, DialerRetries: 1})
+		sc := redis.NewSentinelClient(&redis.Options{Addr: a, Password: os.Getenv(sentinelPasswordEnv), DialTimeout: 2 * time.Second, DialerRetries: 1})
 		got, err := sc.GetMasterAddrByName(ctx, f.master).Result()
 		sc.Close()
 		if err == nil && len(got) == 2 {

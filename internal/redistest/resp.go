@@ -11,16 +11,23 @@ import (
 	"time"
 )
 
-// Ping reports whether a Redis server answers PING at addr within a second.
+// Ping reports whether a Redis server answers PING at addr within a
+// second: PONG, or NOAUTH from a server that wants a password.
 func Ping(addr string) bool {
 	reply, err := Do(addr, "PING")
-	return err == nil && reply == "PONG"
+	var re ReplyError
+	return err == nil && reply == "PONG" || errors.As(err, &re) && strings.HasPrefix(string(re), "NOAUTH")
 }
+
+// ReplyError is an error reply of the server.
+type ReplyError string
+
+func (e ReplyError) Error() string { return string(e) }
 
 // Do sends one command to the Redis server at addr on a connection of its
 // own and returns the reply: a string (simple or bulk), an int64, a []any,
-// nil for a nil reply, or an error for an error reply, a failure, or no
-// answer within a second.
+// nil for a nil reply, or an error: a [ReplyError] for an error reply, or
+// the failure (no answer within a second among them).
 func Do(addr string, args ...string) (any, error) {
 	c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
 	if err != nil {
@@ -52,7 +59,7 @@ func readReply(r *bufio.Reader) (any, error) {
 	case '+':
 		return body, nil
 	case '-':
-		return nil, errors.New(body)
+		return nil, ReplyError(body)
 	case ':':
 		return strconv.ParseInt(body, 10, 64)
 	case '$':
