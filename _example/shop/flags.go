@@ -41,9 +41,9 @@ type storeFlags struct {
 
 // redisFlags reach a Redis deployment (see openRedis).
 type redisFlags struct {
-	addrs, master, user string
-	cluster, tls        bool
-	db                  int
+	addrs, master, user, ca string
+	cluster, tls            bool
+	db                      int
 }
 
 // storeKinds lists the -store values.
@@ -68,7 +68,8 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.redis.cluster, "redis-cluster", false, "Redis Cluster even with one address in -redis")
 	fs.IntVar(&f.redis.db, "redis-db", 0, "Redis database `number` (not on Cluster)")
 	fs.StringVar(&f.redis.user, "redis-user", "", "Redis ACL user `name`")
-	fs.BoolVar(&f.redis.tls, "redis-tls", false, "connect to Redis over TLS")
+	fs.BoolVar(&f.redis.tls, "redis-tls", false, "connect to Redis over TLS, verifying its certificate against the system's roots or -redis-ca")
+	fs.StringVar(&f.redis.ca, "redis-ca", "", "PEM `file` of the certificate authorities that sign Redis's TLS certificate (implies -redis-tls)")
 }
 
 // storeName names the store for the log and the page footer.

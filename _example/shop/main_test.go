@@ -93,7 +93,7 @@ func TestStoreFlagsMatchCloakroomCommand(t *testing.T) {
 	_, _ = parseFlags([]string{"-h"}, func(string) string { return "" }, &help)
 	shop := usageFlags(help.String())
 	storeFlagNames := []string{"store", "driver", "dsn", "table", "dir", "prefix", "max-file-bytes", "fanout", "servers", "distribution",
-		"redis", "redis-master", "redis-cluster", "redis-db", "redis-user", "redis-tls"}
+		"redis", "redis-master", "redis-cluster", "redis-db", "redis-user", "redis-tls", "redis-ca"}
 	for _, name := range storeFlagNames {
 		c, inCmd := cmd[name]
 		s, inShop := shop[name]

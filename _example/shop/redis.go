@@ -2,7 +2,9 @@ package main
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
@@ -45,8 +47,18 @@ func openRedis(f storeFlags) (core.Store, func(), error) {
 		DialerRetries:         1,
 		ContextTimeoutEnabled: true,
 	}
-	if f.redis.tls {
+	if f.redis.tls || f.redis.ca != "" {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		if f.redis.ca != "" {
+			pem, err := os.ReadFile(f.redis.ca)
+			if err != nil {
+				return nil, nil, err
+			}
+			opts.TLSConfig.RootCAs = x509.NewCertPool()
+			if !opts.TLSConfig.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, nil, fmt.Errorf("-redis-ca %s holds no PEM certificate", f.redis.ca)
+			}
+		}
 	}
 	client := redis.NewUniversalClient(opts)
 	var sopts []redisstore.Option

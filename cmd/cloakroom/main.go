@@ -17,7 +17,7 @@
 //	-dir DIR, -prefix PREFIX, -max-file-bytes N, -fanout L   for file (-dir required)
 //	-servers host:port,..., -distribution NAME, -prefix PREFIX   for memcached
 //	-redis host:port,..., -redis-master NAME, -redis-cluster, -redis-db N,
-//	-redis-user NAME, -redis-tls, -prefix PREFIX   for redis ($REDIS_PASSWORD,
+//	-redis-user NAME, -redis-tls, -redis-ca FILE, -prefix PREFIX   for redis ($REDIS_PASSWORD,
 //	$REDIS_SENTINEL_PASSWORD)
 //
 // Give the store flags the application's values: the memcached servers as

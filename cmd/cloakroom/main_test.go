@@ -264,7 +264,7 @@ func TestStoreFlagNames(t *testing.T) {
 	var got []string
 	fs.VisitAll(func(f *flag.Flag) { got = append(got, f.Name) })
 	want := []string{"dir", "distribution", "driver", "dsn", "fanout", "max-file-bytes", "prefix",
-		"redis", "redis-cluster", "redis-db", "redis-master", "redis-tls", "redis-user", "servers", "store", "table"}
+		"redis", "redis-ca", "redis-cluster", "redis-db", "redis-master", "redis-tls", "redis-user", "servers", "store", "table"}
 	if !slices.Equal(got, want) {
 		t.Errorf("store flags %q, want %q", got, want)
 	}

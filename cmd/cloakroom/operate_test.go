@@ -2,9 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -409,4 +417,70 @@ func TestRedisPassword(t *testing.T) {
 	if code, out, errOut := runCmd(t, args...); code != exitOK || !strings.Contains(out, "eviction policy") {
 		t.Errorf("with $%s: exit %d\n%s%s", redisPasswordEnv, code, out, errOut)
 	}
+}
+
+// TestRedisTLS: -redis-tls verifies the server's certificate, against
+// -redis-ca's authorities when given: a Redis with a certificate of a
+// private authority is refused without -redis-ca and reached with it.
+func TestRedisTLS(t *testing.T) {
+	dir := t.TempDir()
+	caPEM, certPEM, keyPEM := testCertificates(t)
+	for name, b := range map[string][]byte{"ca.pem": caPEM, "cert.pem": certPEM, "key.pem": keyPEM} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tlsPort, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	redistest.Start(t, func(int, string) []string {
+		return []string{"--tls-port", strconv.Itoa(tlsPort), "--tls-cert-file", filepath.Join(dir, "cert.pem"),
+			"--tls-key-file", filepath.Join(dir, "key.pem"), "--tls-ca-cert-file", filepath.Join(dir, "ca.pem"), "--tls-auth-clients", "no"}
+	})
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort))
+	if code, _, errOut := runCmd(t, "stats", "-store", "redis", "-redis", addr, "-redis-tls"); code != exitFailed || !strings.Contains(errOut, "certificate") {
+		t.Errorf("-redis-tls without the private authority: exit %d %q; want 1, a certificate error", code, errOut)
+	}
+	if code, out, errOut := runCmd(t, "stats", "-store", "redis", "-redis", addr, "-redis-ca", filepath.Join(dir, "ca.pem")); code != exitOK || !strings.Contains(out, "eviction policy") {
+		t.Errorf("-redis-ca: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCmd(t, "stats", "-store", "redis", "-redis", addr, "-redis-ca", filepath.Join(dir, "key.pem")); code != exitUsage {
+		t.Errorf("-redis-ca of a file without certificates: exit %d %q; want 2", code, errOut)
+	}
+}
+
+// testCertificates makes a certificate authority and a certificate it
+// signs for 127.0.0.1, in PEM.
+func testCertificates(t *testing.T) (caPEM, certPEM, keyPEM []byte) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cloakroom test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,9 +32,9 @@ const (
 // redisFlags reach a Redis deployment: one server, Sentinel or Cluster,
 // chosen as redis.NewUniversalClient chooses.
 type redisFlags struct {
-	addrs, master, user string
-	cluster, tls        bool
-	db                  int
+	addrs, master, user, ca string
+	cluster, tls            bool
+	db                      int
 }
 
 func (f *redisFlags) register(fs *flag.FlagSet) {
@@ -43,7 +44,8 @@ func (f *redisFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.cluster, "redis-cluster", false, "Redis Cluster even with one address in -redis (a configuration endpoint)")
 	fs.IntVar(&f.db, "redis-db", 0, "Redis database `number` (not on Cluster)")
 	fs.StringVar(&f.user, "redis-user", "", "Redis ACL user `name`")
-	fs.BoolVar(&f.tls, "redis-tls", false, "connect to Redis over TLS")
+	fs.BoolVar(&f.tls, "redis-tls", false, "connect to Redis over TLS, verifying its certificate against the system's roots or -redis-ca")
+	fs.StringVar(&f.ca, "redis-ca", "", "PEM `file` of the certificate authorities that sign Redis's TLS certificate (implies -redis-tls)")
 }
 
 // options turns the flags into go-redis's options. Calls are bounded by
@@ -69,8 +71,11 @@ func (f *redisFlags) options() (*redis.UniversalOptions, error) {
 		DialerRetries:         1,
 		ContextTimeoutEnabled: true,
 	}
-	if f.tls {
-		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	if f.tls || f.ca != "" {
+		var err error
+		if o.TLSConfig, err = tlsConfig(f.ca); err != nil {
+			return nil, err
+		}
 	}
 	return o, nil
 }
@@ -91,6 +96,25 @@ func (f *redisFlags) sentinelMaster(ctx context.Context) string {
 		}
 	}
 	return "master " + f.master
+}
+
+// tlsConfig returns the TLS settings of a Redis connection: TLS 1.2 or
+// later, the certificate verified against the roots in the PEM file ca, or
+// the system's when ca is empty.
+func tlsConfig(ca string) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if ca == "" {
+		return c, nil
+	}
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		return nil, fmt.Errorf("%w: -redis-ca: %w", errUsage, err)
+	}
+	c.RootCAs = x509.NewCertPool()
+	if !c.RootCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%w: -redis-ca %s holds no PEM certificate", errUsage, ca)
+	}
+	return c, nil
 }
 
 // kind names the deployment the flags reach.
