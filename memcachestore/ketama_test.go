@@ -425,16 +425,16 @@ func TestWithDistribution(t *testing.T) {
 		"ketama+md5":      memcachestore.WithKetama(memcachestore.KetamaMD5),
 		"modulo":          memcachestore.WithModulo(),
 	}
-	if len(explicit) != len(memcachestore.Distributions) {
-		t.Fatalf("Distributions = %q: the test knows %d", memcachestore.Distributions, len(explicit))
+	if len(explicit) != len(memcachestore.Distributions()) {
+		t.Fatalf("Distributions = %q: the test knows %d", memcachestore.Distributions(), len(explicit))
 	}
 	ctx := t.Context()
-	for i, name := range memcachestore.Distributions {
+	for i, name := range memcachestore.Distributions() {
 		prefix := fmt.Sprintf("dist%d:", i)
 		byName := memcachedtest.Open(t, addrs, memcachestore.WithPrefix(prefix), memcachestore.WithDistribution(name))
 		same := memcachedtest.Open(t, addrs, memcachestore.WithPrefix(prefix), explicit[name])
 		other := memcachedtest.Open(t, addrs, memcachestore.WithPrefix(prefix),
-			memcachestore.WithDistribution(memcachestore.Distributions[(i+1)%len(memcachestore.Distributions)]))
+			memcachestore.WithDistribution(memcachestore.Distributions()[(i+1)%len(memcachestore.Distributions())]))
 		const n = 200
 		foundSame, foundOther := 0, 0
 		for range n {

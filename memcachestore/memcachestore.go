@@ -48,6 +48,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,11 +87,10 @@ type options struct {
 	timeout    time.Duration
 	setTimeout bool        // WithTimeout was given
 	format     ValueFormat // nil: the store's own header
-	modulo     bool        // WithModulo: gomemcache's ServerList
-	ketama     KetamaVariant
-	setSelect  bool // WithKetama, WithModulo or WithDistribution was given
-	// badDistribution is an unknown name given to WithDistribution.
-	badDistribution string
+	// distribution is the placement WithKetama, WithModulo or
+	// WithDistribution chose, by its name in Distributions; "" when none
+	// was given (NewServers: "ketama_weighted").
+	distribution string
 }
 
 // Option configures a [Store]; pass options to [New] or [NewServers].
@@ -123,7 +123,7 @@ func WithTimeout(d time.Duration) Option {
 // PyLibMCCache as its documentation shows it). It is for [NewServers] only:
 // with [New], pass the client a selector made by [NewKetama].
 func WithKetama(v KetamaVariant) Option {
-	return func(o *options) { o.ketama, o.modulo, o.setSelect = v, false, true }
+	return func(o *options) { o.distribution = v.String() }
 }
 
 // WithModulo makes [NewServers] place keys as gomemcache's default
@@ -133,14 +133,14 @@ func WithKetama(v KetamaVariant) Option {
 // only to keep a running pool's placement while its application instances
 // are upgraded, then drop it in a quiet hour. It is for [NewServers] only.
 func WithModulo() Option {
-	return func(o *options) { o.modulo, o.setSelect = true, true }
+	return func(o *options) { o.distribution = "modulo" }
 }
 
-// Distributions are the names [WithDistribution] takes, the names of
+// Distributions returns the names [WithDistribution] takes, the names of
 // pylibmc's behaviours: "ketama_weighted" ([KetamaWeighted], the default),
 // "ketama" ([KetamaOneAtATime]), "ketama+md5" ([KetamaMD5]) and "modulo"
 // ([WithModulo]).
-var Distributions = []string{"ketama_weighted", "ketama", "ketama+md5", "modulo"}
+func Distributions() []string { return []string{"ketama_weighted", "ketama", "ketama+md5", "modulo"} }
 
 // WithDistribution is [WithKetama] or [WithModulo] by name (one of
 // [Distributions]), for a command-line flag or a configuration file, so
@@ -149,21 +149,18 @@ var Distributions = []string{"ketama_weighted", "ketama", "ketama+md5", "modulo"
 // [NewServers] return an error wrapping [core.ErrInvalidConfig]. It is for
 // [NewServers] only.
 func WithDistribution(name string) Option {
-	return func(o *options) {
-		o.setSelect, o.modulo = true, false
-		switch name {
-		case "ketama_weighted":
-			o.ketama = KetamaWeighted
-		case "ketama":
-			o.ketama = KetamaOneAtATime
-		case "ketama+md5":
-			o.ketama = KetamaMD5
-		case "modulo":
-			o.modulo = true
-		default:
-			o.badDistribution = name
+	return func(o *options) { o.distribution = name }
+}
+
+// ketamaVariant returns the variant a distribution name other than
+// "modulo" names; "" is the default, KetamaWeighted.
+func ketamaVariant(name string) KetamaVariant {
+	for v := KetamaWeighted; v <= KetamaMD5; v++ {
+		if v.String() == name {
+			return v
 		}
 	}
+	return KetamaWeighted
 }
 
 // newOptions applies opts to the defaults and checks the settings both
@@ -179,9 +176,9 @@ func newOptions(opts []Option) (options, error) {
 	if o.now == nil {
 		return options{}, fmt.Errorf("memcachestore: nil clock: %w", core.ErrInvalidConfig)
 	}
-	if o.badDistribution != "" {
+	if o.distribution != "" && !slices.Contains(Distributions(), o.distribution) {
 		return options{}, fmt.Errorf("memcachestore: unknown distribution %q (want one of %s): %w",
-			o.badDistribution, strings.Join(Distributions, ", "), core.ErrInvalidConfig)
+			o.distribution, strings.Join(Distributions(), ", "), core.ErrInvalidConfig)
 	}
 	return o, nil
 }
@@ -202,8 +199,8 @@ func New(client *memcache.Client, opts ...Option) (*Store, error) {
 	if o.setTimeout {
 		return nil, fmt.Errorf("memcachestore: WithTimeout is for NewServers; set the Timeout of the client passed to New: %w", core.ErrInvalidConfig)
 	}
-	if o.setSelect {
-		return nil, fmt.Errorf("memcachestore: WithKetama and WithModulo are for NewServers; build the client passed to New with memcache.NewFromSelector and NewKetama: %w", core.ErrInvalidConfig)
+	if o.distribution != "" {
+		return nil, fmt.Errorf("memcachestore: WithKetama, WithModulo and WithDistribution are for NewServers; build the client passed to New with memcache.NewFromSelector and NewKetama: %w", core.ErrInvalidConfig)
 	}
 	return &Store{client: client, prefix: o.prefix, now: o.now, format: o.format}, nil
 }
@@ -242,14 +239,14 @@ func NewServers(servers []string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	var list memcache.ServerSelector
-	if o.modulo {
+	if o.distribution == "modulo" {
 		l := new(memcache.ServerList)
 		if err := l.SetServers(servers...); err != nil {
 			return nil, fmt.Errorf("memcachestore: servers %q: %w: %w", servers, core.ErrInvalidConfig, err)
 		}
 		list = l
 	} else {
-		k, err := NewKetama(o.ketama, servers...)
+		k, err := NewKetama(ketamaVariant(o.distribution), servers...)
 		if err != nil {
 			return nil, err
 		}

@@ -62,7 +62,7 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.maxFileBytes, "max-file-bytes", filestore.DefaultMaxFileBytes, "file store size `bound` of a session file")
 	fs.IntVar(&f.fanOut, "fanout", 0, "file store subdirectory `levels` (0 flat, as Django; 1 or 2): filestore.WithFanOut")
 	fs.StringVar(&f.servers, "servers", "127.0.0.1:11211", "memcached `servers`, comma-separated, for -store memcached and cached")
-	fs.StringVar(&f.distribution, "distribution", "ketama_weighted", "memcached key `placement`: "+strings.Join(memcachestore.Distributions, ", ")+" (memcachestore.WithDistribution)")
+	fs.StringVar(&f.distribution, "distribution", "ketama_weighted", "memcached key `placement`: "+strings.Join(memcachestore.Distributions(), ", ")+" (memcachestore.WithDistribution)")
 	fs.StringVar(&f.redis.addrs, "redis", "127.0.0.1:6379", "Redis `addresses`, comma-separated: one server, the Sentinels (with -redis-master) or Cluster nodes (several, or -redis-cluster); password from $"+redisPasswordEnv)
 	fs.StringVar(&f.redis.master, "redis-master", "", "Redis Sentinel master `name` (the Sentinels' password, if any, from $"+sentinelPasswordEnv+")")
 	fs.BoolVar(&f.redis.cluster, "redis-cluster", false, "Redis Cluster even with one address in -redis")
@@ -137,8 +137,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 		return o, errors.New("-store sqlite is now spelled as the cloakroom command spells it: -store gorm -driver sqlite [-dsn FILE]")
 	case !slices.Contains(storeKinds, o.kind):
 		return o, fmt.Errorf("-store %q: want one of %s", o.kind, strings.Join(storeKinds, ", "))
-	case !slices.Contains(memcachestore.Distributions, o.distribution):
-		return o, fmt.Errorf("-distribution %q: want one of %s", o.distribution, strings.Join(memcachestore.Distributions, ", "))
+	case !slices.Contains(memcachestore.Distributions(), o.distribution):
+		return o, fmt.Errorf("-distribution %q: want one of %s", o.distribution, strings.Join(memcachestore.Distributions(), ", "))
 	case !slices.Contains(gormDrivers, o.driver):
 		return o, fmt.Errorf("-driver %q: want one of %s", o.driver, strings.Join(gormDrivers, ", "))
 	case o.dsn == "" && o.driver != "sqlite" && (o.kind == "gorm" || o.kind == "cached"):

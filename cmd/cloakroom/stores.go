@@ -48,7 +48,7 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.prefix, "prefix", "", "file name, memcached or Redis key `prefix` (default: the store's)")
 	fs.StringVar(&f.servers, "servers", "127.0.0.1:11211", "memcached `servers`, comma-separated, as the application lists them (the order and spelling place keys)")
 	fs.StringVar(&f.distribution, "distribution", "ketama_weighted",
-		"memcached key `placement`: "+strings.Join(memcachestore.Distributions, ", ")+" (the application's memcachestore.WithDistribution; pylibmc's behaviours)")
+		"memcached key `placement`: "+strings.Join(memcachestore.Distributions(), ", ")+" (the application's memcachestore.WithDistribution; pylibmc's behaviours)")
 	f.redis.register(fs)
 }
 
