@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/cloakroom/cloakroom/core"
 	"github.com/cloakroom/cloakroom/core/filestore"
 )
 
@@ -19,10 +18,5 @@ func openFile(f *storeFlags) (*opened, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &opened{
-		name:        "file store " + st.Dir(),
-		store:       st,
-		close:       func() error { return nil },
-		noUserIndex: fmt.Errorf("the file store keeps no user index: %w", core.ErrUnsupported),
-	}, nil
+	return &opened{name: "file store " + st.Dir(), store: st, close: func() error { return nil }}, nil
 }

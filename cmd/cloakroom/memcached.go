@@ -34,7 +34,6 @@ func openMemcached(f *storeFlags) (*opened, error) {
 		name:          "memcached " + strings.Join(servers, ",") + " (" + f.distribution + ")",
 		store:         st,
 		close:         st.Close,
-		noUserIndex:   fmt.Errorf("memcached keeps no user index: %w", core.ErrUnsupported),
 		expiresItself: "memcached",
 		serverStats: func(ctx context.Context, w io.Writer) error {
 			for _, addr := range servers {

@@ -50,11 +50,10 @@ func (o *opened) userIndex() (core.UserIndex, error) {
 	if o.noUserIndex != nil {
 		return nil, fmt.Errorf("%s: %w", o.name, o.noUserIndex)
 	}
-	idx, ok := o.store.(core.UserIndex)
-	if !ok {
+	if !core.Supports(o.store, core.CapUserIndex) {
 		return nil, fmt.Errorf("%s keeps no user index: %w", o.name, core.ErrUnsupported)
 	}
-	return idx, nil
+	return o.store.(core.UserIndex), nil
 }
 
 // keyArgs returns the session keys named on the command line: the

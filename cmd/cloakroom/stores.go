@@ -62,8 +62,8 @@ type opened struct {
 	expiresItself string
 	// serverStats reports server counters where records can't be counted.
 	serverStats func(ctx context.Context, w io.Writer) error
-	// noUserIndex, when set, says why the store cannot list or revoke a
-	// user's sessions.
+	// noUserIndex, when set, says why a store that may keep a user index
+	// (gorm) keeps none; the others are asked core.Supports.
 	noUserIndex error
 	// db is the database under a cache (-store cached), nil otherwise:
 	// what stats counts, clearsessions clears and sessions lists.
